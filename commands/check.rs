@@ -1,0 +1,70 @@
+//! `manage check`: is this deployment usable? Validates the settings and reaches Redis, listing
+//! every problem rather than stopping at the first.
+
+use crate::{CommandError, CommandResult, Context};
+
+/// Options of `manage check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Only check the settings; do not connect to Redis.
+    #[arg(long)]
+    pub skip_redis: bool,
+}
+
+crate::command! {
+    name: "check", group: "core", about: "Validate the settings and reach Redis; list every problem",
+    args: CheckArgs, run: check,
+}
+
+async fn check(ctx: Context, args: CheckArgs) -> CommandResult {
+    let mut problems = ctx.settings().problems();
+    if let Some(file) = &ctx.config_source().file {
+        ctx.out().line(format!("Settings: {}", file.display()));
+    }
+    if !args.skip_redis {
+        match ping(&ctx).await {
+            Ok(version) => ctx.out().line(format!(
+                "Redis: {} (redis_version {version})",
+                ctx.redis_display()
+            )),
+            Err(e) => problems.push(e.message()),
+        }
+    }
+    if problems.is_empty() {
+        ctx.out().line("System check identified no issues.");
+        return Ok(());
+    }
+    for problem in &problems {
+        ctx.err().line(format!("ERROR: {problem}"));
+    }
+    let noun = if problems.len() == 1 {
+        "issue"
+    } else {
+        "issues"
+    };
+    Err(CommandError::new(format!(
+        "System check identified {} {noun}.",
+        problems.len()
+    )))
+}
+
+async fn ping(ctx: &Context) -> Result<String, CommandError> {
+    let timeout = std::time::Duration::from_secs_f64(ctx.settings().redis.connect_timeout);
+    let attempt = async {
+        let mut conn = ctx.redis().await?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| ctx.unreachable(e))?;
+        Ok(info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .unwrap_or("unknown")
+            .trim()
+            .to_string())
+    };
+    tokio::time::timeout(timeout + std::time::Duration::from_secs(1), attempt)
+        .await
+        .unwrap_or_else(|_| Err(ctx.unreachable("timed out")))
+}

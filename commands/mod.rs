@@ -1,0 +1,6 @@
+//! The built-in commands. Each file is one command: its arguments, its handler and its
+//! registration. Adding a command is adding a file and a line here.
+
+mod check;
+mod completions;
+mod diffsettings;

@@ -1,0 +1,10 @@
+//! Settings, loaded once per process in layers: built-in defaults, then the TOML file, then
+//! `MANAGE_*` environment variables, then flags. Every command reads the same [`Settings`].
+
+mod load;
+mod sections;
+
+pub use load::{ConfigError, ConfigSource, LoadOptions};
+pub use sections::{HttpSettings, RedisSettings, Settings, WorkerSettings};
+mod show;
+pub use show::{difference, redacted};

@@ -1,0 +1,85 @@
+//! The sections of `manage.toml`. Unknown keys are refused so a typo never goes unnoticed.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything configurable, one field per TOML section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where the queues live.
+    pub redis: RedisSettings,
+    /// How outgoing HTTP (webhooks) behaves by default.
+    pub http: HttpSettings,
+    /// Defaults for `manage rqworker`.
+    pub worker: WorkerSettings,
+}
+
+/// `[redis]`: the connection every command shares.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// `redis://[:password@]host:port/db`, `rediss://…`, or `redis+sentinel://…`.
+    pub url: String,
+    /// Seconds to wait for a connection before calling Redis unreachable.
+    pub connect_timeout: f64,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379/0".into(),
+            connect_timeout: 5.0,
+        }
+    }
+}
+
+/// `[http]`: defaults for the pooled HTTP client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Seconds allowed to open a connection.
+    pub connect_timeout: f64,
+    /// Seconds allowed for a whole request when a webhook sets none.
+    pub timeout: f64,
+    /// Sent as `User-Agent` on every request.
+    pub user_agent: String,
+    /// A proxy URL for every outgoing request; empty means none (environment proxies are ignored,
+    /// as NetBox does, so that what is configured is what happens).
+    pub proxy: String,
+    /// Idle keep-alive connections kept per host.
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: 10.0,
+            timeout: 30.0,
+            user_agent: format!("manage/{}", env!("CARGO_PKG_VERSION")),
+            proxy: String::new(),
+            pool_max_idle_per_host: 256,
+        }
+    }
+}
+
+/// `[worker]`: defaults for `manage rqworker`, each overridable by its flag.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Jobs in flight at once in one worker process.
+    pub concurrency: usize,
+    /// Queues served when none are named, in priority order.
+    pub queues: Vec<String>,
+    /// Seconds a worker's registration lives without a heartbeat (RQ's `--worker-ttl`).
+    pub worker_ttl: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            queues: vec!["high".into(), "default".into(), "low".into()],
+            worker_ttl: 420,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The context every command gets: settings, output streams, and the shared Redis connection and
+//! HTTP client, each created on first use so a command that never needs Redis never connects.
+
+use std::{sync::Arc, time::Duration};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
+
+use crate::{
+    cli::GlobalOptions,
+    config::{ConfigSource, Settings},
+    error::CommandError,
+    output::Output,
+    redis_url::RedisTarget,
+};
+
+/// Shared state for one command run. Cloning is cheap and shares the connections.
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Arc<Settings>,
+    source: ConfigSource,
+    globals: GlobalOptions,
+    out: Output,
+    err: Output,
+    redis: OnceCell<ConnectionManager>,
+    http: std::sync::OnceLock<reqwest::Client>,
+}
+
+impl Context {
+    /// Builds a context; nothing connects until asked.
+    pub fn new(
+        settings: Settings,
+        source: ConfigSource,
+        globals: GlobalOptions,
+        out: Output,
+        err: Output,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                settings: Arc::new(settings),
+                source,
+                globals,
+                out,
+                err,
+                redis: OnceCell::new(),
+                http: std::sync::OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The loaded settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The settings as a shareable handle, for tasks that outlive a borrow.
+    pub fn settings_arc(&self) -> Arc<Settings> {
+        self.inner.settings.clone()
+    }
+
+    /// Where the settings came from.
+    pub fn config_source(&self) -> &ConfigSource {
+        &self.inner.source
+    }
+
+    /// The options every command accepts.
+    pub fn globals(&self) -> &GlobalOptions {
+        &self.inner.globals
+    }
+
+    /// The command's own output (stdout, or a buffer under `call_command`).
+    pub fn out(&self) -> &Output {
+        &self.inner.out
+    }
+
+    /// The command's error stream.
+    pub fn err(&self) -> &Output {
+        &self.inner.err
+    }
+
+    /// Django's verbosity: 0 quiet, 1 normal, 2 verbose, 3 very verbose.
+    pub fn verbosity(&self) -> u8 {
+        self.inner.globals.verbosity
+    }
+
+    /// Whether output may use ANSI colours.
+    pub fn color(&self) -> bool {
+        self.inner.globals.color_enabled(&self.inner.out)
+    }
+
+    /// The configured Redis address, password hidden, for messages.
+    pub fn redis_display(&self) -> String {
+        RedisTarget::parse(&self.settings().redis.url)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|_| crate::redis_url::mask_password(&self.settings().redis.url))
+    }
+
+    /// The shared, multiplexed Redis connection. It reconnects by itself after an outage; the
+    /// first connection failing is reported with the (password-free) URL.
+    pub async fn redis(&self) -> Result<ConnectionManager, CommandError> {
+        self.inner
+            .redis
+            .get_or_try_init(|| async {
+                let client = self.redis_client().await?;
+                let timeout = Duration::from_secs_f64(self.settings().redis.connect_timeout);
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(None)
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_secs(2));
+                ConnectionManager::new_with_config(client, config)
+                    .await
+                    .map_err(|e| self.unreachable(e))
+            })
+            .await
+            .cloned()
+    }
+
+    /// A client for connections that must not be shared: blocking pops and pub/sub.
+    /// With Sentinel, each call asks the sentinels for the current master.
+    pub async fn redis_client(&self) -> Result<redis::Client, CommandError> {
+        crate::redis_conn::client_for(
+            &self.settings().redis.url,
+            Duration::from_secs_f64(self.settings().redis.connect_timeout),
+        )
+        .await
+        .map_err(|e| self.unreachable(e))
+    }
+
+    /// The error for a Redis that cannot be reached, naming the URL without its password.
+    pub fn unreachable(&self, error: impl std::fmt::Display) -> CommandError {
+        CommandError::new(format!(
+            "cannot reach Redis at {}: {error}",
+            self.redis_display()
+        ))
+    }
+
+    /// The pooled HTTP client with the `[http]` defaults; clones share the pool.
+    pub fn http(&self) -> Result<reqwest::Client, CommandError> {
+        if let Some(client) = self.inner.http.get() {
+            return Ok(client.clone());
+        }
+        let client =
+            crate::http::build_client(&self.settings().http, &crate::http::TlsOptions::default())?;
+        Ok(self.inner.http.get_or_init(|| client).clone())
+    }
+}

@@ -1,0 +1,166 @@
+//! Redis addresses: plain, TLS, or through Sentinel, and how to show them without the password.
+
+use std::fmt;
+
+/// A parsed `[redis] url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// `redis://` or `rediss://` straight to one server.
+    Direct(String),
+    /// `redis+sentinel://[:password@]host1:port1,host2:port2/<master_name>[/db]`: ask the sentinels
+    /// which server is the master, and ask again after a failover.
+    Sentinel {
+        /// `host:port` of every sentinel.
+        sentinels: Vec<String>,
+        /// The monitored master's name.
+        master: String,
+        /// Database number on the master.
+        db: i64,
+        /// Password for the master (not the sentinels).
+        password: Option<String>,
+    },
+}
+
+impl RedisTarget {
+    /// Parses and validates a URL, explaining what was expected when it is not usable.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(rest) = url.strip_prefix("redis+sentinel://") {
+            let (auth, rest) = match rest.rsplit_once('@') {
+                Some((auth, rest)) => (Some(auth), rest),
+                None => (None, rest),
+            };
+            let password = auth
+                .map(|a| a.split_once(':').map(|(_, p)| p).unwrap_or(a).to_string())
+                .filter(|p| !p.is_empty());
+            let (hosts, path) = rest.split_once('/').ok_or_else(|| {
+                "expected redis+sentinel://host:port[,host:port…]/<master name>[/db]".to_string()
+            })?;
+            let sentinels: Vec<String> = hosts
+                .split(',')
+                .filter(|h| !h.is_empty())
+                .map(|h| {
+                    if h.contains(':') {
+                        h.to_string()
+                    } else {
+                        format!("{h}:26379")
+                    }
+                })
+                .collect();
+            let mut parts = path.split('/');
+            let master = parts.next().unwrap_or_default().to_string();
+            let db = match parts.next() {
+                Some(db) if !db.is_empty() => db.parse().map_err(|_| {
+                    format!("expected a database number after the master name, found {db:?}")
+                })?,
+                _ => 0,
+            };
+            if sentinels.is_empty() || master.is_empty() {
+                return Err(
+                    "expected redis+sentinel://host:port[,host:port…]/<master name>[/db]".into(),
+                );
+            }
+            return Ok(Self::Sentinel {
+                sentinels,
+                master,
+                db,
+                password,
+            });
+        }
+        let parsed = url::Url::parse(url).map_err(|e| {
+            format!(
+                "expected a URL such as redis://127.0.0.1:6379/0, found {:?} ({e})",
+                mask_password(url)
+            )
+        })?;
+        match parsed.scheme() {
+            "redis" | "rediss" | "unix" | "redis+unix" => {}
+            other => return Err(format!(
+                "expected a redis://, rediss:// or redis+sentinel:// URL, found scheme {other:?}"
+            )),
+        }
+        redis::Client::open(url).map_err(|e| format!("not a usable Redis URL: {e}"))?;
+        Ok(Self::Direct(url.to_string()))
+    }
+}
+
+impl fmt::Display for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Direct(url) => f.write_str(&mask_password(url)),
+            Self::Sentinel {
+                sentinels,
+                master,
+                db,
+                password,
+            } => {
+                let auth = if password.is_some() { ":***@" } else { "" };
+                write!(
+                    f,
+                    "redis+sentinel://{auth}{}/{master}/{db}",
+                    sentinels.join(",")
+                )
+            }
+        }
+    }
+}
+
+/// Replaces the password in a URL with `***`, so errors and logs can name the server safely.
+pub fn mask_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start => {
+                format!("{}***{}", &url[..start + 3], &url[at..])
+            }
+            _ => url.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(
+            mask_password("redis://:hunter2@db:6379/0"),
+            "redis://:***@db:6379/0"
+        );
+        assert_eq!(
+            mask_password("redis://user:hunter2@db:6379/0"),
+            "redis://user:***@db:6379/0"
+        );
+        assert_eq!(mask_password("redis://db:6379/0"), "redis://db:6379/0");
+    }
+
+    #[test]
+    fn parses_sentinel_lists() {
+        let target = RedisTarget::parse("redis+sentinel://:pw@s1:26379,s2/mymaster/2").unwrap();
+        assert_eq!(
+            target,
+            RedisTarget::Sentinel {
+                sentinels: vec!["s1:26379".into(), "s2:26379".into()],
+                master: "mymaster".into(),
+                db: 2,
+                password: Some("pw".into())
+            }
+        );
+        assert_eq!(
+            target.to_string(),
+            "redis+sentinel://:***@s1:26379,s2:26379/mymaster/2"
+        );
+    }
+
+    #[test]
+    fn refuses_other_schemes() {
+        assert!(RedisTarget::parse("http://x")
+            .unwrap_err()
+            .contains("scheme"));
+        assert!(RedisTarget::parse("not a url").is_err());
+    }
+}

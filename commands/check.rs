@@ -13,11 +13,11 @@ pub struct CheckArgs {
 
 crate::command! {
     name: "check", group: "core", about: "Validate the settings and reach Redis; list every problem",
-    args: CheckArgs, run: check,
+    args: CheckArgs, run: check, requires_system_checks: false,
 }
 
 async fn check(ctx: Context, args: CheckArgs) -> CommandResult {
-    let mut problems = ctx.settings().problems();
+    let mut problems = ctx.settings_problems().to_vec();
     if let Some(file) = &ctx.config_source().file {
         ctx.out().line(format!("Settings: {}", file.display()));
     }

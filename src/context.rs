@@ -23,6 +23,7 @@ pub struct Context {
 struct Inner {
     settings: Arc<Settings>,
     source: ConfigSource,
+    problems: Vec<String>,
     globals: GlobalOptions,
     out: Output,
     err: Output,
@@ -35,6 +36,7 @@ impl Context {
     pub fn new(
         settings: Settings,
         source: ConfigSource,
+        problems: Vec<String>,
         globals: GlobalOptions,
         out: Output,
         err: Output,
@@ -43,6 +45,7 @@ impl Context {
             inner: Arc::new(Inner {
                 settings: Arc::new(settings),
                 source,
+                problems,
                 globals,
                 out,
                 err,
@@ -65,6 +68,12 @@ impl Context {
     /// Where the settings came from.
     pub fn config_source(&self) -> &ConfigSource {
         &self.inner.source
+    }
+
+    /// Problems found in the settings, each naming its origin and key. Empty unless the command
+    /// registered with `requires_system_checks: false`.
+    pub fn settings_problems(&self) -> &[String] {
+        &self.inner.problems
     }
 
     /// The options every command accepts.

@@ -21,6 +21,9 @@ pub struct CommandSpec {
     pub args: fn(clap::Command) -> clap::Command,
     /// Runs the command.
     pub run: Handler,
+    /// Whether the command refuses to run when the settings have problems (Django's
+    /// `requires_system_checks`). Only commands that report problems themselves turn it off.
+    pub requires_system_checks: bool,
 }
 
 inventory::collect!(CommandSpec);
@@ -62,6 +65,9 @@ pub fn closest(name: &str) -> Option<&'static str> {
 #[macro_export]
 macro_rules! command {
     (name: $name:expr, group: $group:expr, about: $about:expr, args: $args:ty, run: $run:path $(,)?) => {
+        $crate::command! { name: $name, group: $group, about: $about, args: $args, run: $run, requires_system_checks: true }
+    };
+    (name: $name:expr, group: $group:expr, about: $about:expr, args: $args:ty, run: $run:path, requires_system_checks: $checks:expr $(,)?) => {
         const _: () = {
             fn __manage_run(
                 ctx: $crate::Context,
@@ -80,6 +86,7 @@ macro_rules! command {
                     about: $about,
                     args: <$args as $crate::clap::Args>::augment_args,
                     run: __manage_run,
+                    requires_system_checks: $checks,
                 }
             }
         };

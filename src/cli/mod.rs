@@ -58,6 +58,7 @@ pub(crate) fn execute(
                 rendered.to_string()
             };
             let code = if error.use_stderr() {
+                let text = with_usage(text, &mut root, &argv);
                 err.write_bytes(text.as_bytes());
                 2
             } else {
@@ -98,10 +99,24 @@ pub(crate) fn execute(
     if install_logging {
         crate::logging::install(&globals);
     }
-    let code = match Settings::load(&globals.load_options()) {
+    let code = match Settings::load_unchecked(&globals.load_options()) {
         Err(error) => report(&err, &globals, &CommandError::from(error)),
-        Ok((settings, source)) => {
-            let ctx = Context::new(settings, source, globals.clone(), out.clone(), err.clone());
+        Ok(loaded) if spec.requires_system_checks && !loaded.problems.is_empty() => report(
+            &err,
+            &globals,
+            &CommandError::from(crate::config::ConfigError {
+                problems: loaded.problems,
+            }),
+        ),
+        Ok(loaded) => {
+            let ctx = Context::new(
+                loaded.settings,
+                loaded.source,
+                loaded.problems,
+                globals.clone(),
+                out.clone(),
+                err.clone(),
+            );
             match run_handler(spec, ctx, sub_matches.clone()) {
                 Ok(()) => 0,
                 Err(error) => report(&err, &globals, &error),
@@ -109,6 +124,31 @@ pub(crate) fn execute(
         }
     };
     finish(code)
+}
+
+/// Clap leaves the usage line out of some errors (a bad value, for one); every usage error
+/// shows it, so the user sees what the command takes.
+fn with_usage(text: String, root: &mut clap::Command, argv: &[OsString]) -> String {
+    if text.contains("Usage:") {
+        return text;
+    }
+    let command = argv
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| registry::find(a).is_some());
+    let usage = match command.and_then(|name| root.find_subcommand_mut(name)) {
+        Some(sub) => sub.render_usage(),
+        None => root.render_usage(),
+    };
+    let (head, tail) = match text.find("\nFor more information") {
+        Some(at) => text.split_at(at),
+        None => (text.as_str(), ""),
+    };
+    format!(
+        "{}\n{usage}\n{tail}",
+        head.trim_end_matches('\n').to_owned() + "\n"
+    )
 }
 
 /// Runs a handler to completion on a fresh multi-threaded runtime, or on the caller's runtime

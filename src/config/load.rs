@@ -46,9 +46,53 @@ impl ConfigError {
     }
 }
 
+/// A value that parses but cannot work: which key, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `redis.url` or `webhooks[0].payload_url`.
+    pub key: String,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem with `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Settings that parsed, with the semantic problems found in them, each already prefixed with
+/// where its value came from. Commands refuse to run with problems; `check` lists them.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The settings.
+    pub settings: Settings,
+    /// Where they came from.
+    pub source: ConfigSource,
+    /// `"<origin>: key '<key>': <message>"` lines.
+    pub problems: Vec<String>,
+}
+
 impl Settings {
-    /// Loads the settings in layers: defaults < file < environment < flags.
+    /// Loads the settings in layers (defaults < file < environment < flags) and refuses any
+    /// that have problems.
     pub fn load(options: &LoadOptions) -> Result<(Settings, ConfigSource), ConfigError> {
+        let loaded = Self::load_unchecked(options)?;
+        if loaded.problems.is_empty() {
+            Ok((loaded.settings, loaded.source))
+        } else {
+            Err(ConfigError {
+                problems: loaded.problems,
+            })
+        }
+    }
+
+    /// Loads the settings in layers; only errors that stop parsing are errors here.
+    pub fn load_unchecked(options: &LoadOptions) -> Result<Loaded, ConfigError> {
         let file = match &options.config_path {
             Some(path) if !path.is_file() => {
                 return Err(ConfigError::one(format!(
@@ -65,59 +109,28 @@ impl Settings {
         }
         figment = figment.merge(environment());
         for (key, value) in &options.overrides {
-            figment = figment.merge(Serialized::default(key, parse_override(value)));
+            figment = figment.merge(Serialized::global(key, parse_override(value)));
         }
         let settings: Settings = figment
             .extract()
             .map_err(|e| describe(e, file.as_deref()))?;
-        let problems = settings.problems();
-        if !problems.is_empty() {
-            let origin = file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "settings".into());
-            return Err(ConfigError {
-                problems: problems
-                    .into_iter()
-                    .map(|p| format!("{origin}: {p}"))
-                    .collect(),
-            });
-        }
-        Ok((settings, ConfigSource { file }))
-    }
-
-    /// Checks values that parse but cannot work; each line names the key.
-    pub fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Err(e) = crate::redis_url::RedisTarget::parse(&self.redis.url) {
-            problems.push(format!("key 'redis.url': {e}"));
-        }
-        if !self.http.proxy.is_empty() && url::Url::parse(&self.http.proxy).is_err() {
-            problems.push(format!(
-                "key 'http.proxy': expected a URL such as http://proxy:3128, found {:?}",
-                self.http.proxy
-            ));
-        }
-        for (key, value) in [
-            ("http.timeout", self.http.timeout),
-            ("http.connect_timeout", self.http.connect_timeout),
-            ("redis.connect_timeout", self.redis.connect_timeout),
-        ] {
-            if !(value > 0.0 && value.is_finite()) {
-                problems.push(format!(
-                    "key '{key}': expected a positive number of seconds, found {value}"
-                ));
-            }
-        }
-        if self.worker.concurrency == 0 {
-            problems.push(
-                "key 'worker.concurrency': expected a whole number of at least 1, found 0".into(),
-            );
-        }
-        if self.worker.queues.is_empty() {
-            problems.push("key 'worker.queues': expected at least one queue name".into());
-        }
-        problems
+        let problems = settings
+            .problems()
+            .into_iter()
+            .map(|p| {
+                format!(
+                    "{}: key '{}': {}",
+                    origin_of(&figment, &p.key, file.as_deref()),
+                    p.key,
+                    p.message
+                )
+            })
+            .collect();
+        Ok(Loaded {
+            settings,
+            source: ConfigSource { file },
+            problems,
+        })
     }
 }
 
@@ -125,9 +138,9 @@ impl Settings {
 /// `MANAGE_CONFIG` names the file and is not a setting.
 fn environment() -> Env {
     Env::prefixed("MANAGE_")
-        .filter(|key| key.as_str().contains("__") || key.as_str() == "redis_url")
+        .filter(|key| key.as_str().contains("__") || key.as_str().eq_ignore_ascii_case("redis_url"))
         .map(|key| {
-            if key.as_str() == "redis_url" {
+            if key.as_str().eq_ignore_ascii_case("redis_url") {
                 "redis.url".into()
             } else {
                 key.as_str().replace("__", ".").into()
@@ -139,10 +152,35 @@ fn environment() -> Env {
 
 /// Reads a flag's value as TOML when it is one (numbers, booleans, arrays), else as a string.
 fn parse_override(value: &str) -> figment::value::Value {
-    let wrapped = format!("v = {value}");
-    match toml::from_str::<toml::Table>(&wrapped) {
+    match toml::from_str::<toml::Table>(&format!("v = {value}")) {
         Ok(table) => figment::value::Value::serialize(&table["v"]).unwrap_or_else(|_| value.into()),
         Err(_) => value.into(),
+    }
+}
+
+/// Names the layer a key's value came from: the file, the environment variable, or the command line.
+fn origin_of(figment: &Figment, key: &str, file: Option<&Path>) -> String {
+    let top = key.split(['[', '.']).next().unwrap_or(key);
+    let metadata = figment
+        .find_metadata(key)
+        .or_else(|| figment.find_metadata(top));
+    describe_origin(metadata, key, file)
+}
+
+fn describe_origin(metadata: Option<&figment::Metadata>, key: &str, file: Option<&Path>) -> String {
+    match metadata {
+        Some(m) => match &m.source {
+            Some(figment::Source::File(path)) => path.display().to_string(),
+            _ if m.name.contains("environment") => {
+                let var = key.to_uppercase().replace('.', "__");
+                format!("environment variable MANAGE_{var}")
+            }
+            _ if m.name.ends_with("Settings") => "defaults".to_string(),
+            _ => "command line".to_string(),
+        },
+        None => file
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "settings".into()),
     }
 }
 
@@ -151,19 +189,6 @@ fn describe(error: figment::Error, file: Option<&Path>) -> ConfigError {
     let problems = error
         .into_iter()
         .map(|e| {
-            let origin = match e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
-                Some(figment::Source::File(path)) => path.display().to_string(),
-                Some(_) | None => match e.metadata.as_ref().map(|m| m.name.to_string()) {
-                    Some(name) if name.contains("environment") => "environment".to_string(),
-                    Some(name) if name.contains("Serialized") || name.contains("default") => {
-                        "command line".to_string()
-                    }
-                    Some(name) => name,
-                    None => file
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| "settings".into()),
-                },
-            };
             let key = e
                 .path
                 .iter()
@@ -171,21 +196,11 @@ fn describe(error: figment::Error, file: Option<&Path>) -> ConfigError {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(".");
-            let env_hint = match e.metadata.as_ref().and_then(|m| {
-                m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path)
-                    .into()
-            }) {
-                Some(var) if origin == "environment" => format!(
-                    " (variable {})",
-                    var.to_uppercase()
-                        .replace("MANAGE_REDIS__URL", "MANAGE_REDIS__URL")
-                ),
-                _ => String::new(),
-            };
+            let origin = describe_origin(e.metadata.as_ref(), &key, file);
             if key.is_empty() {
-                format!("{origin}{env_hint}: {}", e.kind)
+                format!("{origin}: {}", e.kind)
             } else {
-                format!("{origin}{env_hint}: key '{key}': {}", e.kind)
+                format!("{origin}: key '{key}': {}", e.kind)
             }
         })
         .collect();

@@ -3,8 +3,9 @@
 
 mod load;
 mod sections;
+mod validate;
 
-pub use load::{ConfigError, ConfigSource, LoadOptions};
+pub use load::{ConfigError, ConfigSource, LoadOptions, Loaded, Problem};
 pub use sections::{HttpSettings, RedisSettings, Settings, WorkerSettings};
 mod show;
 pub use show::{difference, redacted};

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what `manage` and its tests need on a fresh Debian machine that has Rust:
+# Debian's redis-server (when the binary is missing) and a Python virtualenv with rq==2.12.0
+# (the interop partner in the tests). Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+packages=()
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+command -v python3 >/dev/null 2>&1 || packages+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
+for extra in ${MANAGE_EXTRA_PACKAGES:-}; do
+  dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")
+done
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing ${packages[*]} from Debian's packages" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+VENV=${MANAGE_VENV:-$PWD/.venv}
+if ! "$VENV/bin/python" -c 'import rq, requests, standardwebhooks; assert rq.__version__ == "2.12.0"' >/dev/null 2>&1; then
+  echo "setup: creating the Python RQ virtualenv in $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'rq==2.12.0' 'requests' 'standardwebhooks'
+fi

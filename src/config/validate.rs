@@ -1,0 +1,47 @@
+//! Checks on values that parse but cannot work, each naming its key.
+
+use super::{Problem, Settings};
+
+impl Settings {
+    /// Every problem in the settings; empty means usable.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if let Err(e) = crate::redis_url::RedisTarget::parse(&self.redis.url) {
+            problems.push(Problem::new("redis.url", e));
+        }
+        if !self.http.proxy.is_empty() && url::Url::parse(&self.http.proxy).is_err() {
+            problems.push(Problem::new(
+                "http.proxy",
+                format!(
+                    "expected a URL such as http://proxy:3128, found {:?}",
+                    self.http.proxy
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("http.timeout", self.http.timeout),
+            ("http.connect_timeout", self.http.connect_timeout),
+            ("redis.connect_timeout", self.redis.connect_timeout),
+        ] {
+            if !(value > 0.0 && value.is_finite()) {
+                problems.push(Problem::new(
+                    key,
+                    format!("expected a positive number of seconds, found {value}"),
+                ));
+            }
+        }
+        if self.worker.concurrency == 0 {
+            problems.push(Problem::new(
+                "worker.concurrency",
+                "expected a whole number of at least 1, found 0",
+            ));
+        }
+        if self.worker.queues.is_empty() {
+            problems.push(Problem::new(
+                "worker.queues",
+                "expected at least one queue name",
+            ));
+        }
+        problems
+    }
+}

@@ -4,3 +4,8 @@
 mod check;
 mod completions;
 mod diffsettings;
+mod requeue_failed;
+mod rqenqueue;
+mod rqresume;
+mod rqsuspend;
+mod rqworker;

@@ -22,6 +22,7 @@ pub mod output;
 pub mod redis_conn;
 pub mod redis_url;
 pub mod registry;
+pub mod rq;
 pub mod signals;
 
 /// The built-in commands, one file each.

@@ -231,3 +231,103 @@ pub fn shared_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
+
+/// Runs Python code in the RQ virtualenv with `REDIS_URL` set; panics with its output on failure.
+pub fn python_run(redis: &RedisServer, code: &str, extra_path: &[&Path]) -> String {
+    let mut path: Vec<PathBuf> = extra_path.iter().map(|p| p.to_path_buf()).collect();
+    path.push(shared_dir().join("bench/pyjobs"));
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .env("REDIS_URL", redis.url())
+        .env("PYTHONPATH", std::env::join_paths(path).unwrap())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A command from the RQ virtualenv's `bin/` (e.g. `rq`).
+pub fn venv_bin(name: &str) -> PathBuf {
+    python().parent().expect("venv bin").join(name)
+}
+
+/// A Python module `tasks` with `add` and `boom`, for Python workers in tests.
+pub fn python_tasks() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tasks.py"),
+        "def add(a, b, scale=1):\n    return (a + b) * scale\n\ndef boom(x):\n    raise ValueError('boom: %s' % x)\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// A `manage` process left running (a worker, a receiver), killed on drop.
+pub struct Running {
+    /// The process.
+    pub child: Child,
+    /// Where its stdout and stderr go.
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    /// Starts `manage <args>` against `redis` with stdout and stderr in a log file.
+    pub fn start(redis: &RedisServer, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("out.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = manage(dir.path())
+            .args(args)
+            .env("MANAGE_REDIS_URL", redis.url())
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("spawn manage");
+        Self {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// What it printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for it to exit, up to `timeout`; returns the exit code.
+    pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `manage <args>` against `redis`, to completion.
+pub fn manage_on(redis: &RedisServer, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    run(manage(dir.path())
+        .args(args)
+        .env("MANAGE_REDIS_URL", redis.url()))
+}

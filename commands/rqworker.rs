@@ -1,0 +1,93 @@
+//! `manage rqworker [QUEUE...]`: runs jobs from RQ queues, many at once, until stopped.
+
+use std::time::Duration;
+
+use crate::{
+    rq::{keys, worker},
+    CommandError, CommandResult, Context,
+};
+
+/// Options of `manage rqworker`.
+#[derive(clap::Args, Debug)]
+pub struct RqWorkerArgs {
+    /// Queues to serve, highest priority first [default: [worker] queues, i.e. high default low].
+    pub queues: Vec<String>,
+    /// Exit once the queues are empty.
+    #[arg(long)]
+    pub burst: bool,
+    /// Worker name; reusing a crashed worker's name reclaims its jobs at once [default: random].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Jobs in flight at once in this process [default: [worker] concurrency, 64].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: Option<u32>,
+    /// Exit after this many jobs.
+    #[arg(long)]
+    pub max_jobs: Option<u64>,
+    /// Exit after this many seconds without a job.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_idle_time: Option<u64>,
+    /// Also move due scheduled jobs (retries with an interval) back onto their queues.
+    #[arg(long)]
+    pub with_scheduler: bool,
+    /// Seconds the worker's registration lives without a heartbeat [default: [worker] worker_ttl, 420].
+    #[arg(long, value_name = "SECONDS")]
+    pub worker_ttl: Option<u64>,
+    /// Seconds between heartbeats of running jobs.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub job_monitoring_interval: u64,
+    /// Write the process id to this file while running.
+    #[arg(long, value_name = "FILE")]
+    pub pid: Option<std::path::PathBuf>,
+}
+
+crate::command! {
+    name: "rqworker", group: "rq", about: "Run jobs from RQ queues (webhook deliveries among them)",
+    args: RqWorkerArgs, run: rqworker,
+}
+
+async fn rqworker(ctx: Context, args: RqWorkerArgs) -> CommandResult {
+    let queues = if args.queues.is_empty() {
+        tracing::info!("No queues have been specified. This process will service the following queues by default: {}", ctx.settings().worker.queues.join(", "));
+        ctx.settings().worker.queues.clone()
+    } else {
+        args.queues.clone()
+    };
+    if let Some(bad) = queues.iter().find(|q| !keys::valid_queue_name(q)) {
+        return Err(CommandError::new(format!(
+            "invalid queue name {bad:?}: use letters, digits, '-', '_' and '.'"
+        ))
+        .with_code(2));
+    }
+    if let Some(name) = args.name.as_deref().filter(|n| !keys::valid_job_id(n)) {
+        return Err(CommandError::new(format!(
+            "invalid worker name {name:?}: use letters, digits, '-' and '_'"
+        ))
+        .with_code(2));
+    }
+    if let Some(path) = &args.pid {
+        std::fs::write(path, format!("{}\n", std::process::id())).map_err(|e| {
+            CommandError::new(format!("cannot write pid file {}: {e}", path.display()))
+        })?;
+    }
+    let options = worker::WorkerOptions {
+        queues,
+        name: args.name,
+        burst: args.burst,
+        concurrency: args
+            .concurrency
+            .map(|c| c as usize)
+            .unwrap_or(ctx.settings().worker.concurrency),
+        max_jobs: args.max_jobs,
+        max_idle_time: args.max_idle_time.map(Duration::from_secs),
+        with_scheduler: args.with_scheduler,
+        worker_ttl: args.worker_ttl.unwrap_or(ctx.settings().worker.worker_ttl),
+        job_monitoring_interval: args.job_monitoring_interval,
+        max_poll_interval: Duration::from_millis(50),
+    };
+    let outcome = worker::run(&ctx, options).await;
+    if let Some(path) = &args.pid {
+        let _ = std::fs::remove_file(path);
+    }
+    outcome.map(|_| ())
+}

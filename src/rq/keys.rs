@@ -1,0 +1,185 @@
+//! Every Redis key RQ uses, built in one place so no other module spells one by hand.
+
+/// The set of all queue keys (`rq:queue:<name>` members, never bare names).
+pub const QUEUES: &str = "rq:queues";
+/// The set of all worker keys.
+pub const WORKERS: &str = "rq:workers";
+/// Present while workers are suspended (`rq suspend`).
+pub const SUSPENDED: &str = "rq:suspended";
+
+/// Prefix of queue lists.
+pub const QUEUE_PREFIX: &str = "rq:queue:";
+/// Prefix of job hashes.
+pub const JOB_PREFIX: &str = "rq:job:";
+
+/// `rq:queue:<name>`: the list of queued job ids.
+pub fn queue(name: &str) -> String {
+    format!("{QUEUE_PREFIX}{name}")
+}
+
+/// The queue name in a `rq:queues` member, if it is one.
+pub fn queue_name(key: &str) -> Option<&str> {
+    key.strip_prefix(QUEUE_PREFIX)
+        .filter(|name| !name.is_empty() && !name.ends_with(":intermediate"))
+}
+
+/// `rq:queue:<name>:intermediate`: RQ's reliable-dequeue list.
+pub fn intermediate(name: &str) -> String {
+    format!("{QUEUE_PREFIX}{name}:intermediate")
+}
+
+/// `rq:job:<id>`: the job hash.
+pub fn job(id: &str) -> String {
+    format!("{JOB_PREFIX}{id}")
+}
+
+/// `rq:results:<id>`: the stream of a job's results.
+pub fn results(id: &str) -> String {
+    format!("rq:results:{id}")
+}
+
+/// `rq:job:<id>:dependents`.
+pub fn dependents(id: &str) -> String {
+    format!("rq:job:{id}:dependents")
+}
+
+/// `rq:execution:<id>:<execution>`.
+pub fn execution(id: &str, execution: &str) -> String {
+    format!("rq:execution:{id}:{execution}")
+}
+
+/// `rq:executions:<id>`.
+pub fn executions(id: &str) -> String {
+    format!("rq:executions:{id}")
+}
+
+/// The registries a queue has, each a sorted set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Registry {
+    /// Jobs running now: `rq:wip:<q>`, members `<id>:<execution id>`.
+    Started,
+    /// `rq:finished:<q>`.
+    Finished,
+    /// `rq:failed:<q>`.
+    Failed,
+    /// `rq:scheduled:<q>`: score is when the job is due.
+    Scheduled,
+    /// `rq:deferred:<q>`: waiting on dependencies.
+    Deferred,
+    /// `rq:canceled:<q>`.
+    Canceled,
+}
+
+impl Registry {
+    /// Every registry, in the order status views list them.
+    pub const ALL: [Registry; 6] = [
+        Self::Started,
+        Self::Deferred,
+        Self::Finished,
+        Self::Failed,
+        Self::Scheduled,
+        Self::Canceled,
+    ];
+
+    /// The registry's key for a queue.
+    pub fn key(self, queue: &str) -> String {
+        let prefix = match self {
+            Self::Started => "rq:wip:",
+            Self::Finished => "rq:finished:",
+            Self::Failed => "rq:failed:",
+            Self::Scheduled => "rq:scheduled:",
+            Self::Deferred => "rq:deferred:",
+            Self::Canceled => "rq:canceled:",
+        };
+        format!("{prefix}{queue}")
+    }
+
+    /// The job status that goes with this registry.
+    pub fn status(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Finished => "finished",
+            Self::Failed => "failed",
+            Self::Scheduled => "scheduled",
+            Self::Deferred => "deferred",
+            Self::Canceled => "canceled",
+        }
+    }
+}
+
+/// Prefix of worker hashes.
+pub const WORKER_PREFIX: &str = "rq:worker:";
+
+/// `rq:worker:<name>`: the worker hash.
+pub fn worker(name: &str) -> String {
+    format!("{WORKER_PREFIX}{name}")
+}
+
+/// `rq:workers:<queue>`: the workers serving a queue.
+pub fn queue_workers(queue: &str) -> String {
+    format!("rq:workers:{queue}")
+}
+
+/// `rq:pubsub:<worker>`: where commands for a worker are published.
+pub fn pubsub(worker: &str) -> String {
+    format!("rq:pubsub:{worker}")
+}
+
+/// `rq:clean_registries:<queue>`: the maintenance lock.
+pub fn clean_registries_lock(queue: &str) -> String {
+    format!("rq:clean_registries:{queue}")
+}
+
+/// `rq:scheduler-lock:<queue>`: held by the one scheduler that moves a queue's due jobs.
+pub fn scheduler_lock(queue: &str) -> String {
+    format!("rq:scheduler-lock:{queue}")
+}
+
+/// `rq:scheduler:<name>`: the scheduler's registration hash.
+pub fn scheduler(name: &str) -> String {
+    format!("rq:scheduler:{name}")
+}
+
+/// Whether a job id is one RQ accepts (`[A-Za-z0-9_-]+`), so ids with `:` or spaces never reach a key.
+pub fn valid_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether a queue name is safe in a key (no `:` or whitespace).
+pub fn valid_queue_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_match_rq() {
+        assert_eq!(queue("default"), "rq:queue:default");
+        assert_eq!(intermediate("default"), "rq:queue:default:intermediate");
+        assert_eq!(Registry::Started.key("q"), "rq:wip:q");
+        assert_eq!(Registry::Failed.key("q"), "rq:failed:q");
+        assert_eq!(worker("w1"), "rq:worker:w1");
+        assert_eq!(queue_name("rq:queue:high"), Some("high"));
+        assert_eq!(queue_name("high"), None);
+        assert_eq!(queue_name("rq:queue:high:intermediate"), None);
+    }
+
+    #[test]
+    fn job_ids_follow_rq_rules() {
+        assert!(valid_job_id("a-b_C9"));
+        assert!(valid_job_id("0b8a9f0e-1111-4a2b-9c3d-aaaaaaaaaaaa"));
+        assert!(!valid_job_id("a:b"));
+        assert!(!valid_job_id("a b"));
+        assert!(!valid_job_id(""));
+    }
+}

@@ -1,0 +1,53 @@
+-- Registry maintenance for one queue, as RQ's clean_registries does it, under RQ's lock:
+-- expired finished and failed entries go; started entries whose heartbeat lapsed are abandoned
+-- jobs: put back at the front of the queue (at-least-once delivery), or failed with RQ's
+-- AbandonedJobError reason after `max_abandoned` times; dead workers leave the worker sets.
+-- ARGV: queue, now (RQ timestamp), epoch (int), abandoned reason (base64(zlib)), max_abandoned,
+--       lock owner, reclaim_worker ("" or a worker name whose jobs are reclaimed whatever their score)
+-- Returns {requeued, failed} or {-1} when another process holds the lock.
+local q, now, epoch, reason, max_abandoned = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local reclaim = ARGV[7]
+local lock = 'rq:clean_registries:' .. q
+if reclaim == '' and not redis.call('SET', lock, ARGV[6], 'NX', 'EX', 899) then
+  return {-1}
+end
+redis.call('ZREMRANGEBYSCORE', 'rq:finished:' .. q, 0, epoch)
+redis.call('ZREMRANGEBYSCORE', 'rq:failed:' .. q, 0, epoch)
+local wip = 'rq:wip:' .. q
+local members
+if reclaim == '' then
+  members = redis.call('ZRANGEBYSCORE', wip, 0, epoch)
+else
+  members = redis.call('ZRANGE', wip, 0, -1)
+end
+local requeued, failed = 0, 0
+for _, member in ipairs(members) do
+  local id = string.match(member, '^([^:]+)')
+  local jkey = 'rq:job:' .. id
+  local owner = redis.call('HGET', jkey, 'worker_name')
+  if reclaim == '' or owner == reclaim then
+    redis.call('ZREM', wip, member)
+    if redis.call('HGET', jkey, 'status') == 'started' then
+      local times = redis.call('HINCRBY', jkey, 'abandoned_count', 1)
+      if times <= max_abandoned then
+        redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now, 'started_at', '', 'worker_name', '')
+        redis.call('LPUSH', 'rq:queue:' .. q, id)
+        redis.call('SADD', 'rq:queues', 'rq:queue:' .. q)
+        requeued = requeued + 1
+      else
+        redis.call('HSET', jkey, 'status', 'failed', 'ended_at', now)
+        redis.call('EXPIRE', jkey, 31536000)
+        redis.call('ZADD', 'rq:failed:' .. q, epoch + 31536000, id)
+        redis.call('XADD', 'rq:results:' .. id, 'MAXLEN', '~', 10, '*', 'type', 2, 'worker_name', '', 'exc_string', reason)
+        failed = failed + 1
+      end
+    end
+  end
+end
+for _, set in ipairs({'rq:workers:' .. q, 'rq:workers'}) do
+  for _, worker in ipairs(redis.call('SMEMBERS', set)) do
+    if redis.call('EXISTS', worker) == 0 then redis.call('SREM', set, worker) end
+  end
+end
+if reclaim == '' then redis.call('DEL', lock) end
+return {requeued, failed}

@@ -1,0 +1,25 @@
+//! The Lua scripts that make each state change of a job one atomic round trip. Each script's
+//! header comment documents its arguments; `redis::Script` loads it once and calls it by SHA.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Queue → started registry, for a batch of jobs, in priority order.
+pub static DEQUEUE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/dequeue.lua")));
+/// A batch of outcomes: finished, failed, stopped, retried, requeued.
+pub static COMPLETE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/complete.lua")));
+/// Worker TTL and started-registry scores.
+pub static HEARTBEAT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/heartbeat.lua")));
+/// Failed registry → queue.
+pub static REQUEUE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/requeue.lua")));
+/// Registry maintenance and abandoned jobs.
+pub static CLEANUP: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/cleanup.lua")));
+/// Scheduled registry → queue.
+pub static SCHEDULE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/schedule.lua")));

@@ -1,0 +1,95 @@
+//! Taking a batch of jobs: queues (in priority order) to the started registry, atomically.
+
+use std::collections::HashMap;
+
+use redis::{aio::ConnectionManager, Value};
+
+use crate::rq::{job::Job, scripts, timestamp};
+
+/// A job taken off a queue, now recorded in the started registry under `execution`.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    /// The queue it came from.
+    pub queue: String,
+    /// The job as it was before it was marked started.
+    pub job: Job,
+    /// The execution id in `rq:wip:<queue>` (`<id>:<execution>`).
+    pub execution: String,
+}
+
+/// What a fetch found.
+#[derive(Debug)]
+pub enum Fetched {
+    /// `rq:suspended` is set: take nothing.
+    Suspended,
+    /// Zero or more jobs.
+    Jobs(Vec<Taken>),
+}
+
+/// Takes up to `count` jobs for worker `name` from `queues`, first non-empty queue first.
+pub async fn take(
+    conn: &mut ConnectionManager,
+    worker_key: &str,
+    name: &str,
+    queues: &[String],
+    count: usize,
+    heartbeat_ttl: u64,
+) -> redis::RedisResult<Fetched> {
+    let now = chrono::Utc::now();
+    let mut invocation = scripts::DEQUEUE.prepare_invoke();
+    invocation
+        .arg(worker_key)
+        .arg(name)
+        .arg(timestamp::format(now))
+        .arg(now.timestamp())
+        .arg(heartbeat_ttl)
+        .arg(count)
+        .arg(queues.len());
+    for queue in queues {
+        invocation.arg(queue);
+    }
+    for _ in 0..count {
+        invocation.arg(uuid::Uuid::new_v4().simple().to_string());
+    }
+    let reply: Vec<Value> = invocation.invoke_async(conn).await?;
+    let mut items = reply.into_iter();
+    match items.next() {
+        Some(Value::BulkString(flag)) if flag == b"suspended" => return Ok(Fetched::Suspended),
+        Some(Value::SimpleString(flag)) if flag == "suspended" => return Ok(Fetched::Suspended),
+        _ => {}
+    }
+    let mut taken = Vec::new();
+    for item in items {
+        let Value::Array(parts) = item else { continue };
+        let mut parts = parts.into_iter();
+        let (Some(queue), Some(id), Some(execution), Some(Value::Array(flat))) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let mut fields = HashMap::with_capacity(flat.len() / 2);
+        let mut flat = flat.into_iter();
+        while let (Some(field), Some(value)) = (flat.next(), flat.next()) {
+            fields.insert(text(field), bytes(value));
+        }
+        taken.push(Taken {
+            queue: text(queue),
+            job: Job::from_fields(text(id), fields),
+            execution: text(execution),
+        });
+    }
+    Ok(Fetched::Jobs(taken))
+}
+
+fn bytes(value: Value) -> Vec<u8> {
+    match value {
+        Value::BulkString(b) => b,
+        Value::SimpleString(s) => s.into_bytes(),
+        Value::Int(i) => i.to_string().into_bytes(),
+        _ => Vec::new(),
+    }
+}
+
+fn text(value: Value) -> String {
+    String::from_utf8_lossy(&bytes(value)).into_owned()
+}

@@ -30,8 +30,14 @@ pub struct JobEnv {
     /// The pooled HTTP client with the `[http]` defaults.
     pub http: reqwest::Client,
     /// Per-function state, built once per worker (e.g. compiled webhook templates).
-    pub state: HashMap<&'static str, Arc<dyn std::any::Any + Send + Sync>>,
+    pub state: HashMap<&'static str, FunctionState>,
 }
+
+/// Builds a function's per-worker state from the settings, or says why it cannot.
+pub type Prepare = fn(&Settings) -> Result<FunctionState, String>;
+
+/// State a job function builds once per worker and reads on every call.
+pub type FunctionState = Arc<dyn std::any::Any + Send + Sync>;
 
 /// Why a job failed; the text becomes the failure reason stored in Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +59,7 @@ pub struct JobFunction {
     /// Runs one call.
     pub run: fn(JobCall) -> BoxFuture<'static, JobOutcome>,
     /// Builds per-worker state once at start (templates, clients); `None` when not needed.
-    pub prepare: Option<fn(&Settings) -> Result<Arc<dyn std::any::Any + Send + Sync>, String>>,
+    pub prepare: Option<Prepare>,
 }
 
 inventory::collect!(JobFunction);

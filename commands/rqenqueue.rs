@@ -45,6 +45,9 @@ pub struct RqEnqueueArgs {
     /// Put the job at the front of the queue.
     #[arg(long)]
     pub at_front: bool,
+    /// Enqueue this many copies (batched; for canaries and load tests).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub count: u64,
 }
 
 crate::command! {
@@ -98,10 +101,24 @@ async fn rqenqueue(ctx: Context, args: RqEnqueueArgs) -> CommandResult {
             },
         });
     }
+    if args.count > 1 && args.job_id.is_some() {
+        return Err(CommandError::new("--job-id and --count cannot be used together").with_code(2));
+    }
     let mut conn = ctx.redis().await?;
-    let id = queue::enqueue(&mut conn, &job)
-        .await
-        .map_err(|e| ctx.unreachable(e))?;
-    ctx.out().line(id);
+    let mut left = args.count;
+    while left > 0 {
+        let batch: Vec<NewJob> = (0..left.min(1000))
+            .map(|i| {
+                let mut copy = job.clone();
+                if i > 0 || args.count > 1 {
+                    copy.id = uuid::Uuid::new_v4().to_string();
+                }
+                copy
+            })
+            .collect();
+        left -= batch.len() as u64;
+        let ids = queue::enqueue_many(&mut conn, &batch).await.map_err(|e| ctx.unreachable(e))?;
+        ctx.out().write_bytes(format!("{}\n", ids.join("\n")).as_bytes());
+    }
     Ok(())
 }

@@ -74,9 +74,11 @@ impl RedisTarget {
         })?;
         match parsed.scheme() {
             "redis" | "rediss" | "unix" | "redis+unix" => {}
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "expected a redis://, rediss:// or redis+sentinel:// URL, found scheme {other:?}"
-            )),
+            ))
+            }
         }
         redis::Client::open(url).map_err(|e| format!("not a usable Redis URL: {e}"))?;
         Ok(Self::Direct(url.to_string()))

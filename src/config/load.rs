@@ -175,11 +175,9 @@ fn describe(error: figment::Error, file: Option<&Path>) -> ConfigError {
                 m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path)
                     .into()
             }) {
-                Some(var) if origin == "environment" => format!(
-                    " (variable {})",
-                    var.to_uppercase()
-                        .replace("MANAGE_REDIS__URL", "MANAGE_REDIS__URL")
-                ),
+                Some(var) if origin == "environment" => {
+                    format!(" (variable {})", var.to_uppercase())
+                }
                 _ => String::new(),
             };
             if key.is_empty() {

@@ -376,14 +376,10 @@ fn check_payload_url(url: &str) -> Result<(), String> {
         }
         return render::check_syntax(url).map_err(|e| format!("invalid Jinja2 template: {e}"));
     }
-    match url::Url::parse(url) {
-        Ok(parsed)
-            if matches!(parsed.scheme(), "http" | "https")
-                && parsed.host_str().is_some_and(|h| !h.is_empty()) =>
-        {
-            Ok(())
-        }
-        _ => Err(expected),
+    if render::is_http_url(url) {
+        Ok(())
+    } else {
+        Err(expected)
     }
 }
 

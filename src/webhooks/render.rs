@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 
 use minijinja::value::{Kwargs, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior, Value as Template};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value as Template};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -330,17 +330,21 @@ fn environment() -> Environment<'static> {
 }
 
 fn check_url(url: &str) -> Result<(), String> {
-    match url::Url::parse(url) {
-        Ok(parsed)
-            if matches!(parsed.scheme(), "http" | "https")
-                && parsed.host_str().is_some_and(|h| !h.is_empty()) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
+    if is_http_url(url) {
+        Ok(())
+    } else {
+        Err(format!(
             "expected an http:// or https:// URL, found {url:?}"
-        )),
+        ))
     }
+}
+
+/// Whether `url` is an absolute http or https URL with a host, the only targets a delivery may have.
+pub fn is_http_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|parsed| {
+        matches!(parsed.scheme(), "http" | "https")
+            && parsed.host_str().is_some_and(|host| !host.is_empty())
+    })
 }
 
 /// NetBox's `header_safe`: the value as text without `[\x00-\x1f\x7f]`.
@@ -352,12 +356,7 @@ fn header_safe(value: &Template) -> String {
 
 /// Jinja2's `tojson(indent=None)`: `json.dumps(value, sort_keys=True)` with `<`, `>`, `&`, `'`
 /// escaped so the result is safe inside HTML and single-quoted attributes.
-fn tojson(
-    _state: &State,
-    value: &Template,
-    indent: Option<usize>,
-    kwargs: Kwargs,
-) -> Result<Template, Error> {
+fn tojson(value: &Template, indent: Option<usize>, kwargs: Kwargs) -> Result<Template, Error> {
     let indent = match indent {
         Some(indent) => Some(indent),
         None => kwargs.get::<Option<usize>>("indent")?,

@@ -7,6 +7,8 @@
 //! - [`config`]: [`Settings`], loaded once in layers (defaults, file, environment, flags).
 //! - [`context`]: what a command gets: settings, output, the shared Redis connection and HTTP client.
 //! - [`error`]: [`CommandError`], printed as `CommandError: …` with an exit code.
+//! - [`webhooks`]: events to rules (NetBox conditions), templates to URL, headers and body, and
+//!   signatures; pure logic, no Redis or HTTP.
 //! - [`receiver`]: the `webhook_receiver` HTTP listener that prints what it gets.
 //!
 //! Other crates add commands by depending on this one, registering with [`command!`], and
@@ -24,6 +26,7 @@ pub mod redis_url;
 pub mod registry;
 pub mod rq;
 pub mod signals;
+pub mod webhooks;
 
 /// The built-in commands, one file each.
 #[path = "../commands/mod.rs"]

@@ -1,0 +1,377 @@
+//! An event as data (what changed, how, and the object's REST representation), and the rules it
+//! triggers. NetBox builds these inside its web process; we read them as JSON lines.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::conditions;
+use super::config::EventRuleConfig;
+
+/// The event types NetBox registers in `core/apps.py`. Plugins can register more there; we accept
+/// only these, so a typo in a rule or an event is reported instead of never matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// `object_created` (short form `created`).
+    ObjectCreated,
+    /// `object_updated` (short form `updated`).
+    ObjectUpdated,
+    /// `object_deleted` (short form `deleted`).
+    ObjectDeleted,
+    /// `job_started`: a background job began.
+    JobStarted,
+    /// `job_completed`: NetBox matches rules on this one for every finished job, whatever its status.
+    JobCompleted,
+    /// `job_failed`: registered by NetBox but never used for rule matching there.
+    JobFailed,
+    /// `job_errored`: registered by NetBox but never used for rule matching there.
+    JobErrored,
+}
+
+impl EventType {
+    /// Every accepted type, in NetBox's registration order (for messages and help).
+    pub const ALL: [EventType; 7] = [
+        EventType::ObjectCreated,
+        EventType::ObjectUpdated,
+        EventType::ObjectDeleted,
+        EventType::JobStarted,
+        EventType::JobCompleted,
+        EventType::JobFailed,
+        EventType::JobErrored,
+    ];
+
+    /// The long name NetBox stores on rules and in jobs, e.g. `object_created`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::ObjectCreated => "object_created",
+            EventType::ObjectUpdated => "object_updated",
+            EventType::ObjectDeleted => "object_deleted",
+            EventType::JobStarted => "job_started",
+            EventType::JobCompleted => "job_completed",
+            EventType::JobFailed => "job_failed",
+            EventType::JobErrored => "job_errored",
+        }
+    }
+
+    /// The `event` value a webhook receives, per NetBox's `WEBHOOK_EVENT_TYPES`.
+    pub fn webhook_event(self) -> &'static str {
+        webhook_event(self.as_str())
+    }
+
+    /// Reads a long name or the short forms `created`, `updated`, `deleted`.
+    pub fn parse(name: &str) -> Option<EventType> {
+        let long = normalize_event_type(name);
+        EventType::ALL.into_iter().find(|t| t.as_str() == long)
+    }
+}
+
+/// Maps the short forms `created`/`updated`/`deleted` to `object_*` and leaves anything else as
+/// it is, so config and event input can use either spelling.
+pub fn normalize_event_type(name: &str) -> &str {
+    match name {
+        "created" => "object_created",
+        "updated" => "object_updated",
+        "deleted" => "object_deleted",
+        other => other,
+    }
+}
+
+/// NetBox's `WEBHOOK_EVENT_TYPES`: the public `event` name for a stored event type. Every job end
+/// is `job_ended`; unknown (plugin) types pass through unchanged, as in NetBox. It takes a string
+/// because a job read back from Redis may carry a type this build does not know.
+pub fn webhook_event(event_type: &str) -> &str {
+    match event_type {
+        "object_created" => "created",
+        "object_updated" => "updated",
+        "object_deleted" => "deleted",
+        "job_started" => "job_started",
+        "job_completed" | "job_failed" | "job_errored" => "job_ended",
+        other => other,
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::parse(s).ok_or_else(|| {
+            let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            format!(
+                "unknown event type {s:?}, expected one of {} (or created, updated, deleted)",
+                known.join(", ")
+            )
+        })
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One change to one object, as `manage enqueue_event --lines` reads it (one JSON object a line)
+/// and as NetBox's `EventContext` carries it to the rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// `app_label.model`, e.g. `dcim.site`.
+    pub object_type: String,
+    /// What happened. The input key may be `event_type` or `event`, in long or short form.
+    #[serde(alias = "event")]
+    pub event_type: EventType,
+    /// The object's REST API representation; conditions are evaluated against it.
+    #[serde(default)]
+    pub data: Value,
+    /// `{"prechange": …, "postchange": …}`, raw model fields, when the producer has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<Value>,
+    /// Who made the change (NetBox's deprecated `username` context key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The request that made the change (NetBox's deprecated `request_id` context key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// ISO 8601 time of the change; the enqueuer fills in the current time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+/// The rules an event triggers, in configuration order: enabled, naming the event's object type
+/// and event type, and whose conditions hold for the event's `data`. As in NetBox, each match
+/// becomes its own job, so two rules for one webhook send twice.
+pub fn matching_rules<'a, 'e>(
+    rules: &'a [EventRuleConfig],
+    event: &'e Event,
+) -> impl Iterator<Item = &'a EventRuleConfig> + 'e
+where
+    'a: 'e,
+{
+    let event_type = event.event_type.as_str();
+    rules.iter().filter(move |rule| {
+        rule.enabled
+            && rule.object_types.contains(&event.object_type)
+            && rule.event_types.iter().any(|t| t == event_type)
+            && rule_conditions_hold(rule, &event.data)
+    })
+}
+
+/// Evaluates a rule's conditions. A rule whose conditions did not parse (which `validate`
+/// reports at load) never matches.
+fn rule_conditions_hold(rule: &EventRuleConfig, data: &Value) -> bool {
+    match rule.conditions.as_ref().map(|c| c.parsed()) {
+        None => true,
+        Some(Ok(set)) => conditions::matches_rule(&rule.name, Some(set), data),
+        Some(Err(error)) => {
+            tracing::warn!(rule = %rule.name, %error, "event rule conditions are invalid; the rule does not match");
+            false
+        }
+    }
+}
+
+/// The `data` a rule's job carries: `{**action_data, **data}` as NetBox builds it, so the
+/// rule's `action_data` keys appear at the top level and the object's own keys win. Data that is
+/// not an object cannot be merged into and is returned unchanged; absent (null) data becomes the
+/// action data alone.
+pub fn merged_data(rule: &EventRuleConfig, event: &Event) -> Value {
+    let extra = match &rule.action_data {
+        Some(Value::Object(extra)) if !extra.is_empty() => extra,
+        _ => return event.data.clone(),
+    };
+    match &event.data {
+        Value::Object(data) => {
+            let mut merged: Map<String, Value> = extra.clone();
+            for (key, value) in data {
+                merged.insert(key.clone(), value.clone());
+            }
+            Value::Object(merged)
+        }
+        Value::Null => Value::Object(extra.clone()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules(toml_text: &str) -> Vec<EventRuleConfig> {
+        #[derive(Deserialize)]
+        struct File {
+            event_rules: Vec<EventRuleConfig>,
+        }
+        toml::from_str::<File>(toml_text).unwrap().event_rules
+    }
+
+    fn site(status: &str) -> Event {
+        serde_json::from_value(json!({
+            "object_type": "dcim.site",
+            "event": "created",
+            "data": {"id": 1, "name": "a", "status": {"value": status}, "foo": "object"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn event_types_accept_both_spellings() {
+        assert_eq!(EventType::parse("created"), Some(EventType::ObjectCreated));
+        assert_eq!(
+            EventType::parse("object_deleted"),
+            Some(EventType::ObjectDeleted)
+        );
+        assert_eq!(EventType::parse("job_failed"), Some(EventType::JobFailed));
+        assert_eq!(EventType::parse("job_ended"), None);
+        assert!("bogus"
+            .parse::<EventType>()
+            .unwrap_err()
+            .contains("unknown event type \"bogus\""));
+    }
+
+    #[test]
+    fn webhook_event_names_follow_netbox() {
+        assert_eq!(EventType::ObjectUpdated.webhook_event(), "updated");
+        assert_eq!(EventType::JobStarted.webhook_event(), "job_started");
+        assert_eq!(EventType::JobCompleted.webhook_event(), "job_ended");
+        assert_eq!(EventType::JobErrored.webhook_event(), "job_ended");
+        assert_eq!(webhook_event("plugin_thing"), "plugin_thing");
+    }
+
+    #[test]
+    fn events_read_either_key_and_refuse_unknown_keys() {
+        let a: Event = serde_json::from_str(
+            r#"{"object_type":"dcim.site","event_type":"object_updated","data":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.event_type, EventType::ObjectUpdated);
+        let b: Event =
+            serde_json::from_str(r#"{"object_type":"dcim.site","event":"deleted"}"#).unwrap();
+        assert_eq!(b.event_type, EventType::ObjectDeleted);
+        assert_eq!(b.data, Value::Null);
+        assert!(serde_json::from_str::<Event>(
+            r#"{"object_type":"dcim.site","event":"deleted","dta":{}}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<Event>(
+            r#"{"object_type":"dcim.site","event":"deleted","event_type":"deleted"}"#
+        )
+        .is_err());
+        // Serializing writes the long name under `event_type`.
+        let text = serde_json::to_string(&b).unwrap();
+        assert_eq!(
+            text,
+            r#"{"object_type":"dcim.site","event_type":"object_deleted","data":null}"#
+        );
+    }
+
+    #[test]
+    fn rules_match_on_enabled_type_event_and_conditions() {
+        let rules = rules(
+            r#"
+            [[event_rules]]
+            name = "active sites"
+            object_types = ["dcim.site"]
+            event_types = ["created", "object_updated"]
+            conditions = { attr = "status.value", value = "active" }
+            webhook = "h"
+
+            [[event_rules]]
+            name = "all sites, disabled"
+            object_types = ["dcim.site"]
+            event_types = ["object_created"]
+            enabled = false
+            webhook = "h"
+
+            [[event_rules]]
+            name = "devices"
+            object_types = ["dcim.device"]
+            event_types = ["object_created"]
+            webhook = "h"
+
+            [[event_rules]]
+            name = "site deletes"
+            object_types = ["dcim.site", "dcim.device"]
+            event_types = ["deleted"]
+            webhook = "h"
+
+            [[event_rules]]
+            name = "any site create"
+            object_types = ["dcim.site"]
+            event_types = ["created"]
+            webhook = "h"
+
+            [[event_rules]]
+            name = "broken path"
+            object_types = ["dcim.site"]
+            event_types = ["created"]
+            conditions = { attr = "nope.value", value = "active" }
+            webhook = "h"
+            "#,
+        );
+        let names = |event: &Event| -> Vec<&str> {
+            matching_rules(&rules, event)
+                .map(|r| r.name.as_str())
+                .collect()
+        };
+        assert_eq!(names(&site("active")), ["active sites", "any site create"]);
+        assert_eq!(names(&site("planned")), ["any site create"]);
+        let mut deleted = site("active");
+        deleted.event_type = EventType::ObjectDeleted;
+        assert_eq!(names(&deleted), ["site deletes"]);
+    }
+
+    #[test]
+    fn merged_data_lets_the_object_win() {
+        let rule = &rules(
+            r#"
+            [[event_rules]]
+            name = "r"
+            object_types = ["dcim.site"]
+            event_types = ["created"]
+            webhook = "h"
+            action_data = { foo = 1, extra = "x" }
+            "#,
+        )[0];
+        let merged = merged_data(rule, &site("active"));
+        assert_eq!(merged["foo"], json!("object"));
+        assert_eq!(merged["extra"], json!("x"));
+        assert_eq!(merged["id"], json!(1));
+        // Action data keys come first, then the object's own keys, as `{**a, **d}` orders them.
+        let keys: Vec<&String> = merged.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["foo", "extra", "id", "name", "status"]);
+
+        let mut empty = site("active");
+        empty.data = Value::Null;
+        assert_eq!(merged_data(rule, &empty), json!({"foo": 1, "extra": "x"}));
+    }
+
+    #[test]
+    fn merged_data_without_action_data_is_the_data() {
+        let rule = &rules(
+            r#"
+            [[event_rules]]
+            name = "r"
+            object_types = ["dcim.site"]
+            event_types = ["created"]
+            webhook = "h"
+            "#,
+        )[0];
+        let event = site("active");
+        assert_eq!(merged_data(rule, &event), event.data);
+    }
+}

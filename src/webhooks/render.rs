@@ -1,0 +1,750 @@
+//! Turning a webhook and an event into the URL, headers and body to send, with Jinja2 templates
+//! rendered by `minijinja` as NetBox renders them with Jinja2's `SandboxedEnvironment`.
+//!
+//! Each webhook's templates are compiled once into a [`CompiledWebhook`] and reused for every
+//! delivery. The environment has no loader and no access to the process environment (NetBox's
+//! `env` filter is not provided). Undefined names render as empty text, attribute access on them
+//! fails, as with Jinja2's default `Undefined`. Values print as Python's `str()` prints them
+//! (`None`, `True`, `1e+16`, `['a', 'b']`), so a header or URL template gives the same text as
+//! in NetBox. `tojson` is Jinja2's: sorted keys, Python separators, `<>&'` escaped.
+//! `header_safe` strips control characters, as NetBox's filter does.
+//!
+//! The default body (no `body_template`) is the context as Python's `json.dumps` writes it, keys
+//! in the order `event, timestamp, object_type, username, request_id, data, snapshots`, byte for
+//! byte what NetBox and our Python baseline job send, so signatures agree too. `snapshots` is
+//! always present (`null` when there are none), as in the baseline job; NetBox leaves the key out
+//! when there are no snapshots. NetBox's `request` key is not produced: we carry no request.
+
+use std::borrow::Cow;
+
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value as Template};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::config::WebhookConfig;
+use super::event::{webhook_event, Event};
+use super::pyjson;
+
+const URL: &str = "payload_url";
+const HEADERS: &str = "additional_headers";
+const BODY: &str = "body_template";
+
+/// What templates see, and what the default body is: NetBox's webhook context. Field order is the
+/// key order of the default body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookContext {
+    /// The public event name: `created`, `updated`, `deleted`, `job_started`, `job_ended`.
+    pub event: String,
+    /// When the event was enqueued, ISO 8601.
+    pub timestamp: String,
+    /// `app_label.model`, e.g. `dcim.site`.
+    pub object_type: String,
+    /// Who made the change, when known.
+    pub username: Option<String>,
+    /// The request that made the change, when known.
+    pub request_id: Option<String>,
+    /// The object's data merged with the rule's `action_data`.
+    pub data: Value,
+    /// `{"prechange": …, "postchange": …}`; `null` when the producer sent none.
+    pub snapshots: Option<Value>,
+}
+
+impl WebhookContext {
+    /// A context for a stored event type (`object_created`, …), which becomes the public name.
+    pub fn new(event_type: &str, object_type: &str, timestamp: &str, data: Value) -> Self {
+        Self {
+            event: webhook_event(event_type).to_string(),
+            timestamp: timestamp.to_string(),
+            object_type: object_type.to_string(),
+            username: None,
+            request_id: None,
+            data,
+            snapshots: None,
+        }
+    }
+
+    /// The context for an event and one rule's merged `data` (see `event::merged_data`).
+    pub fn from_event(event: &Event, data: Value, timestamp: &str) -> Self {
+        Self {
+            username: event.username.clone(),
+            request_id: event.request_id.clone(),
+            snapshots: event.snapshots.clone(),
+            ..Self::new(
+                event.event_type.as_str(),
+                &event.object_type,
+                timestamp,
+                data,
+            )
+        }
+    }
+
+    /// The default body: this context as Python's `json.dumps` writes it.
+    pub fn default_body(&self) -> Vec<u8> {
+        pyjson::to_vec(self, None).expect("a context of JSON values always serializes")
+    }
+}
+
+/// Which configured template failed; each names NetBox's wording for the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateField {
+    /// `payload_url`.
+    PayloadUrl,
+    /// `additional_headers`.
+    AdditionalHeaders,
+    /// `body_template`.
+    BodyTemplate,
+}
+
+impl TemplateField {
+    /// The configuration key.
+    pub fn key(self) -> &'static str {
+        match self {
+            TemplateField::PayloadUrl => URL,
+            TemplateField::AdditionalHeaders => HEADERS,
+            TemplateField::BodyTemplate => BODY,
+        }
+    }
+
+    fn failure(self) -> &'static str {
+        match self {
+            TemplateField::PayloadUrl => "Error rendering payload URL",
+            TemplateField::AdditionalHeaders => "Error parsing HTTP headers",
+            TemplateField::BodyTemplate => "Error rendering request body",
+        }
+    }
+}
+
+/// A template that would not compile or render, or rendered to something that cannot be sent.
+/// Prints as NetBox logs it: `Error rendering request body for webhook site-hook: …`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} for webhook {webhook}: {message}", field.failure())]
+pub struct RenderError {
+    /// The webhook's name.
+    pub webhook: String,
+    /// The template that failed.
+    pub field: TemplateField,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Everything a delivery needs from the templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedRequest {
+    /// The target, an http or https URL.
+    pub url: String,
+    /// `Content-Type` first, then the additional headers, which replace a header of the same name
+    /// (ignoring case), as `requests` merges them in NetBox.
+    pub headers: Vec<(String, String)>,
+    /// The exact bytes to send and sign.
+    pub body: Vec<u8>,
+}
+
+/// A webhook's templates, compiled once and rendered for every delivery.
+pub struct CompiledWebhook {
+    name: String,
+    content_type: String,
+    env: Environment<'static>,
+    literal_url: Option<String>,
+    has_headers: bool,
+    has_body: bool,
+}
+
+impl std::fmt::Debug for CompiledWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledWebhook")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The context converted for minijinja once per delivery, and only if a template needs it.
+struct Scope<'c> {
+    ctx: &'c WebhookContext,
+    value: Option<Template>,
+}
+
+impl Scope<'_> {
+    fn value(&mut self) -> &Template {
+        let ctx = self.ctx;
+        self.value
+            .get_or_insert_with(|| Template::from_serialize(ctx))
+    }
+}
+
+impl CompiledWebhook {
+    /// Compiles the webhook's templates. A literal `payload_url` is checked here, once.
+    pub fn new(webhook: &WebhookConfig) -> Result<Self, RenderError> {
+        let fail = |field: TemplateField, message: String| RenderError {
+            webhook: webhook.name.clone(),
+            field,
+            message,
+        };
+        let mut env = environment();
+        let literal_url = if is_template(&webhook.payload_url) {
+            env.add_template_owned(URL, webhook.payload_url.clone())
+                .map_err(|e| fail(TemplateField::PayloadUrl, e.to_string()))?;
+            None
+        } else {
+            check_url(&webhook.payload_url).map_err(|m| fail(TemplateField::PayloadUrl, m))?;
+            Some(webhook.payload_url.clone())
+        };
+        for (name, source, field) in [
+            (
+                HEADERS,
+                &webhook.additional_headers,
+                TemplateField::AdditionalHeaders,
+            ),
+            (BODY, &webhook.body_template, TemplateField::BodyTemplate),
+        ] {
+            if !source.is_empty() {
+                env.add_template_owned(name, source.clone())
+                    .map_err(|e| fail(field, e.to_string()))?;
+            }
+        }
+        Ok(Self {
+            name: webhook.name.clone(),
+            content_type: webhook.http_content_type.clone(),
+            env,
+            literal_url,
+            has_headers: !webhook.additional_headers.is_empty(),
+            has_body: !webhook.body_template.is_empty(),
+        })
+    }
+
+    /// The webhook's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// URL, headers (with `Content-Type`) and body for one delivery, converting the context for
+    /// the templates at most once.
+    pub fn render(&self, ctx: &WebhookContext) -> Result<RenderedRequest, RenderError> {
+        let mut scope = Scope { ctx, value: None };
+        let url = self.url(&mut scope)?;
+        let mut headers = vec![("Content-Type".to_string(), self.content_type.clone())];
+        for (name, value) in self.headers(&mut scope)? {
+            set_header(&mut headers, name, value);
+        }
+        let body = self.body(&mut scope)?;
+        Ok(RenderedRequest { url, headers, body })
+    }
+
+    /// The payload URL, rendered if it is a template, and checked to be http or https with a host.
+    pub fn render_url(&self, ctx: &WebhookContext) -> Result<String, RenderError> {
+        self.url(&mut Scope { ctx, value: None })
+    }
+
+    /// The additional headers: the rendered text split into lines (as Python's `splitlines`),
+    /// lines without `:` skipped, each split at its first `:` and trimmed; a later header
+    /// replaces an earlier one of the same name, ignoring case. A name that is not an HTTP token
+    /// or a value with a control character is an error, so no rendered data can inject a header.
+    pub fn render_headers(
+        &self,
+        ctx: &WebhookContext,
+    ) -> Result<Vec<(String, String)>, RenderError> {
+        self.headers(&mut Scope { ctx, value: None })
+    }
+
+    /// The body: the rendered `body_template`, or the context as JSON when there is none.
+    pub fn render_body(&self, ctx: &WebhookContext) -> Result<Vec<u8>, RenderError> {
+        self.body(&mut Scope { ctx, value: None })
+    }
+
+    fn url(&self, scope: &mut Scope) -> Result<String, RenderError> {
+        if let Some(url) = &self.literal_url {
+            return Ok(url.clone());
+        }
+        let url = self.run(URL, TemplateField::PayloadUrl, scope)?;
+        check_url(&url).map_err(|m| self.error(TemplateField::PayloadUrl, m))?;
+        Ok(url)
+    }
+
+    fn headers(&self, scope: &mut Scope) -> Result<Vec<(String, String)>, RenderError> {
+        if !self.has_headers {
+            return Ok(Vec::new());
+        }
+        let text = self.run(HEADERS, TemplateField::AdditionalHeaders, scope)?;
+        parse_headers(&text).map_err(|m| self.error(TemplateField::AdditionalHeaders, m))
+    }
+
+    fn body(&self, scope: &mut Scope) -> Result<Vec<u8>, RenderError> {
+        if !self.has_body {
+            return Ok(scope.ctx.default_body());
+        }
+        self.run(BODY, TemplateField::BodyTemplate, scope)
+            .map(String::into_bytes)
+    }
+
+    fn run(
+        &self,
+        name: &str,
+        field: TemplateField,
+        scope: &mut Scope,
+    ) -> Result<String, RenderError> {
+        self.env
+            .get_template(name)
+            .and_then(|template| template.render(scope.value()))
+            .map_err(|e| self.error(field, e.to_string()))
+    }
+
+    fn error(&self, field: TemplateField, message: String) -> RenderError {
+        RenderError {
+            webhook: self.name.clone(),
+            field,
+            message,
+        }
+    }
+}
+
+/// NetBox's test for a template (`\{[{%#]`): a value with `{{`, `{%` or `{#`.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// Whether a template compiles, without rendering it (for configuration checks).
+pub fn check_syntax(source: &str) -> Result<(), Error> {
+    environment().template_from_str(source).map(|_| ())
+}
+
+/// The sandbox every webhook renders in.
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Lenient);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_formatter(|out, state, value| {
+        let text = python_str(value);
+        // A value printed into the headers may not start a new line: that would let data add
+        // headers of its own (NetBox issue #22746).
+        if state.name() == HEADERS && text.contains(|c: char| c.is_ascii_control()) {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "a value printed into a header contains a control character (apply the header_safe filter)",
+            ));
+        }
+        out.write_str(&text).map_err(Error::from)
+    });
+    env.add_filter("header_safe", header_safe);
+    env.add_filter("tojson", tojson);
+    env
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    if is_http_url(url) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected an http:// or https:// URL, found {url:?}"
+        ))
+    }
+}
+
+/// Whether `url` is an absolute http or https URL with a host, the only targets a delivery may have.
+pub fn is_http_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|parsed| {
+        matches!(parsed.scheme(), "http" | "https")
+            && parsed.host_str().is_some_and(|host| !host.is_empty())
+    })
+}
+
+/// NetBox's `header_safe`: the value as text without `[\x00-\x1f\x7f]`.
+fn header_safe(value: &Template) -> String {
+    let mut text = python_str(value).into_owned();
+    text.retain(|c| !c.is_ascii_control());
+    text
+}
+
+/// Jinja2's `tojson(indent=None)`: `json.dumps(value, sort_keys=True)` with `<`, `>`, `&`, `'`
+/// escaped so the result is safe inside HTML and single-quoted attributes.
+fn tojson(value: &Template, indent: Option<usize>, kwargs: Kwargs) -> Result<Template, Error> {
+    let indent = match indent {
+        Some(indent) => Some(indent),
+        None => kwargs.get::<Option<usize>>("indent")?,
+    };
+    kwargs.assert_all_used()?;
+    let invalid = |e: serde_json::Error| {
+        Error::new(ErrorKind::InvalidOperation, "cannot serialize to JSON").with_source(e)
+    };
+    let json = sort_keys(serde_json::to_value(value).map_err(invalid)?);
+    let bytes = pyjson::to_vec(&json, indent).map_err(invalid)?;
+    let text = String::from_utf8(bytes).expect("pyjson writes ASCII");
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => safe.push_str("\\u003c"),
+            '>' => safe.push_str("\\u003e"),
+            '&' => safe.push_str("\\u0026"),
+            '\'' => safe.push_str("\\u0027"),
+            c => safe.push(c),
+        }
+    }
+    Ok(Template::from_safe_string(safe))
+}
+
+fn sort_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+/// Python's `str(value)` for template output: strings as they are, everything else as `repr`.
+fn python_str(value: &Template) -> Cow<'_, str> {
+    match value.as_str() {
+        Some(text) if value.kind() == ValueKind::String => Cow::Borrowed(text),
+        _ => {
+            let mut out = String::new();
+            python_repr(value, &mut out);
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Python's `repr` for the values a context holds. Strings escape quotes, backslashes and
+/// control characters; other non-printable characters are printed as they are (Python would
+/// escape some, such as U+2028).
+fn python_repr(value: &Template, out: &mut String) {
+    match value.kind() {
+        ValueKind::Undefined => {}
+        ValueKind::None => out.push_str("None"),
+        ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
+        ValueKind::Number if !value.is_integer() => out.push_str(&pyjson::float_repr(
+            f64::try_from(value.clone()).unwrap_or(f64::NAN),
+        )),
+        ValueKind::String => python_string_repr(value.as_str().unwrap_or_default(), out),
+        ValueKind::Seq => {
+            out.push('[');
+            for (i, item) in value.try_iter().into_iter().flatten().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_repr(&item, out);
+            }
+            out.push(']');
+        }
+        ValueKind::Map => {
+            out.push('{');
+            for (i, key) in value.try_iter().into_iter().flatten().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_repr(&key, out);
+                out.push_str(": ");
+                python_repr(&value.get_item(&key).unwrap_or_default(), out);
+            }
+            out.push('}');
+        }
+        _ => out.push_str(&value.to_string()),
+    }
+}
+
+fn python_string_repr(text: &str, out: &mut String) {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || c == '\u{a0}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
+/// Splits rendered header text as NetBox does and refuses what could not be sent safely.
+fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut headers = Vec::new();
+    for line in text.split(is_line_break) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (name, value) = (python_strip(name), python_strip(value));
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(format!("invalid header name {name:?}"));
+        }
+        if value.chars().any(|c| c.is_ascii_control()) {
+            return Err(format!(
+                "the value of header {name} contains a control character (use the header_safe filter)"
+            ));
+        }
+        set_header(&mut headers, name.to_string(), value.to_string());
+    }
+    Ok(headers)
+}
+
+/// Adds a header, replacing one of the same name (ignoring case) where it stands.
+fn set_header(headers: &mut Vec<(String, String)>, name: String, value: String) {
+    match headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+    {
+        Some(existing) => *existing = (name, value),
+        None => headers.push((name, value)),
+    }
+}
+
+/// The line boundaries of Python's `str.splitlines`.
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\u{0b}'
+            | '\u{0c}'
+            | '\u{1c}'
+            | '\u{1d}'
+            | '\u{1e}'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// Python's `str.strip()`: Unicode whitespace plus the separators `\x1c`..`\x1f`.
+fn python_strip(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+/// RFC 9110 `tchar`.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn webhook(extra: &str) -> WebhookConfig {
+        let url = if extra.contains("payload_url") {
+            ""
+        } else {
+            "payload_url = \"http://127.0.0.1:9000/\"\n"
+        };
+        toml::from_str(&format!("name = \"site-hook\"\n{url}{extra}")).unwrap()
+    }
+
+    fn compiled(extra: &str) -> CompiledWebhook {
+        CompiledWebhook::new(&webhook(extra)).unwrap()
+    }
+
+    fn context() -> WebhookContext {
+        WebhookContext {
+            username: Some("admin".into()),
+            request_id: Some("9c3c5f4e-1111-2222-3333-444455556666".into()),
+            ..WebhookContext::new(
+                "object_updated",
+                "dcim.site",
+                "2026-03-06T15:11:23.503186+00:00",
+                json!({"id": 4, "name": "Café <1>", "status": {"value": "active"}, "description": null,
+                       "enabled": true, "latitude": 1e16, "tags": [{"slug": "a"}, {"slug": "b"}]}),
+            )
+        }
+    }
+
+    fn text(bytes: Vec<u8>) -> String {
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn default_body_is_json_dumps_of_the_context() {
+        // python3 -c 'import json; print(json.dumps({"event": "updated", ...}))' gives this.
+        let body = text(compiled("").render_body(&context()).unwrap());
+        assert_eq!(
+            body,
+            r#"{"event": "updated", "timestamp": "2026-03-06T15:11:23.503186+00:00", "object_type": "dcim.site", "username": "admin", "request_id": "9c3c5f4e-1111-2222-3333-444455556666", "data": {"id": 4, "name": "Caf\u00e9 <1>", "status": {"value": "active"}, "description": null, "enabled": true, "latitude": 1e+16, "tags": [{"slug": "a"}, {"slug": "b"}]}, "snapshots": null}"#
+        );
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed["data"], context().data);
+    }
+
+    #[test]
+    fn context_comes_from_the_event() {
+        let event: Event = serde_json::from_value(json!({
+            "object_type": "dcim.site", "event": "deleted", "data": {"id": 1},
+            "snapshots": {"prechange": {"name": "x"}, "postchange": null}, "username": "bob",
+        }))
+        .unwrap();
+        let ctx = WebhookContext::from_event(&event, json!({"id": 1, "foo": 2}), "T");
+        assert_eq!(ctx.event, "deleted");
+        assert_eq!(ctx.timestamp, "T");
+        assert_eq!(ctx.username.as_deref(), Some("bob"));
+        assert_eq!(ctx.request_id, None);
+        assert_eq!(ctx.data, json!({"id": 1, "foo": 2}));
+        assert_eq!(
+            ctx.snapshots,
+            Some(json!({"prechange": {"name": "x"}, "postchange": null}))
+        );
+        assert_eq!(
+            WebhookContext::new("job_failed", "core.job", "T", Value::Null).event,
+            "job_ended"
+        );
+    }
+
+    #[test]
+    fn templates_print_values_as_python_does() {
+        let hook = compiled(
+            "body_template = \"{{ event }}|{{ data.description }}|{{ data.enabled }}|{{ data.latitude }}|{{ data.tags|map(attribute='slug')|list }}|{{ data.status }}|{{ missing }}|{{ data.id + 1 }}\"",
+        );
+        assert_eq!(
+            text(hook.render_body(&context()).unwrap()),
+            "updated|None|True|1e+16|['a', 'b']|{'value': 'active'}||5"
+        );
+    }
+
+    #[test]
+    fn tojson_is_jinja2s() {
+        // Jinja2 3.1.6: Template("{{ data|tojson }}").render(data=...) gives this.
+        let hook = compiled("body_template = \"{{ data|tojson }}\"");
+        assert_eq!(
+            text(hook.render_body(&context()).unwrap()),
+            r#"{"description": null, "enabled": true, "id": 4, "latitude": 1e+16, "name": "Caf\u00e9 \u003c1\u003e", "status": {"value": "active"}, "tags": [{"slug": "a"}, {"slug": "b"}]}"#
+        );
+        let indented = compiled("body_template = \"{{ data.status|tojson(indent=2) }}\"");
+        assert_eq!(
+            text(indented.render_body(&context()).unwrap()),
+            "{\n  \"value\": \"active\"\n}"
+        );
+    }
+
+    #[test]
+    fn undefined_attribute_of_undefined_fails_like_jinja2() {
+        let hook = compiled("body_template = \"{{ nothing.here }}\"");
+        let error = hook.render_body(&context()).unwrap_err();
+        assert_eq!(error.field, TemplateField::BodyTemplate);
+        assert!(
+            error
+                .to_string()
+                .starts_with("Error rendering request body for webhook site-hook: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn urls_render_and_must_stay_http() {
+        let hook =
+            compiled("payload_url = \"https://hooks.example.com/{{ object_type }}/{{ data.id }}\"");
+        assert_eq!(
+            hook.render_url(&context()).unwrap(),
+            "https://hooks.example.com/dcim.site/4"
+        );
+        let escape = compiled("payload_url = \"{{ data.name }}\"");
+        let error = escape.render_url(&context()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"Error rendering payload URL for webhook site-hook: expected an http:// or https:// URL, found "Café <1>""#
+        );
+        let literal = CompiledWebhook::new(&webhook("payload_url = \"ftp://x\"")).unwrap_err();
+        assert_eq!(literal.field, TemplateField::PayloadUrl);
+    }
+
+    #[test]
+    fn headers_split_trim_and_override() {
+        let hook = compiled(
+            r#"http_content_type = "application/json"
+additional_headers = """
+X-Env: prod
+not a header line
+
+Authorization :  Bearer {{ username }}  
+content-type: text/plain
+X-Env: staging
+X-Colon: a:b
+""""#,
+        );
+        let request = hook.render(&context()).unwrap();
+        assert_eq!(
+            request.headers,
+            [
+                ("content-type".to_string(), "text/plain".to_string()),
+                ("X-Env".into(), "staging".into()),
+                ("Authorization".into(), "Bearer admin".into()),
+                ("X-Colon".into(), "a:b".into()),
+            ]
+        );
+        assert_eq!(request.url, "http://127.0.0.1:9000/");
+        assert_eq!(request.body, context().default_body());
+    }
+
+    #[test]
+    fn headers_cannot_be_injected() {
+        let mut ctx = context();
+        ctx.data["name"] = json!("x\r\nX-Evil: 1");
+        // In NetBox this renders two lines and so sends an X-Evil header (issue #22746).
+        let raw = compiled("additional_headers = \"X-Name: {{ data.name }}\"");
+        let error = raw.render_headers(&ctx).unwrap_err();
+        assert_eq!(error.field, TemplateField::AdditionalHeaders);
+        assert!(
+            error.to_string().starts_with(
+                "Error parsing HTTP headers for webhook site-hook: invalid operation: a value printed into a header contains a control character"
+            ),
+            "{error}"
+        );
+        let safe = compiled("additional_headers = \"X-Name: {{ data.name|header_safe }}\"");
+        assert_eq!(
+            safe.render_headers(&ctx).unwrap(),
+            [("X-Name".to_string(), "xX-Evil: 1".to_string())]
+        );
+        // Template text itself may hold line breaks between headers, but no other control character.
+        let literal =
+            compiled("additional_headers = \"X-A: 1\\r\\nX-B: {{ data.id }}\\nX-C: a\\tb\"");
+        assert_eq!(
+            literal.render_headers(&ctx).unwrap_err().message,
+            "the value of header X-C contains a control character (use the header_safe filter)"
+        );
+        let bad_name = compiled("additional_headers = \"X Bad: 1\"");
+        assert_eq!(
+            bad_name.render_headers(&ctx).unwrap_err().message,
+            r#"invalid header name "X Bad""#
+        );
+    }
+
+    #[test]
+    fn templates_compile_once_and_report_syntax_errors() {
+        let error =
+            CompiledWebhook::new(&webhook("body_template = \"{{ data.name \"")).unwrap_err();
+        assert_eq!(error.field, TemplateField::BodyTemplate);
+        assert!(error.message.contains("syntax error"), "{}", error.message);
+        assert!(check_syntax("{% for t in data.tags %}{{ t.slug }}{% endfor %}").is_ok());
+        assert!(check_syntax("{% if %}").is_err());
+        assert!(is_template("http://x/{# c #}") && !is_template("http://x/{a}"));
+    }
+
+    #[test]
+    fn the_sandbox_has_no_loader() {
+        let hook = compiled("body_template = \"{% include '/etc/passwd' %}\"");
+        assert!(hook.render_body(&context()).is_err());
+    }
+
+    #[test]
+    fn strings_repr_like_python() {
+        let mut out = String::new();
+        python_string_repr("it's \"q\"\n\u{7}", &mut out);
+        assert_eq!(out, r#"'it\'s "q"\n\x07'"#);
+        out.clear();
+        python_string_repr("it's", &mut out);
+        assert_eq!(out, r#""it's""#);
+    }
+}

@@ -4,6 +4,7 @@
 mod check;
 mod completions;
 mod diffsettings;
+mod enqueue_event;
 mod requeue_failed;
 mod rqenqueue;
 mod rqresume;

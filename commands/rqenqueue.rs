@@ -78,6 +78,9 @@ async fn rqenqueue(ctx: Context, args: RqEnqueueArgs) -> CommandResult {
         return Err(CommandError::new(format!("invalid queue name {:?}", args.queue)).with_code(2));
     }
     let mut job = NewJob::new(args.queue, args.func, positional, keyword);
+    if args.count > 1 && args.job_id.is_some() {
+        return Err(CommandError::new("--job-id and --count cannot be used together").with_code(2));
+    }
     if let Some(id) = args.job_id {
         if !keys::valid_job_id(&id) {
             return Err(CommandError::new(format!(
@@ -101,9 +104,6 @@ async fn rqenqueue(ctx: Context, args: RqEnqueueArgs) -> CommandResult {
             },
         });
     }
-    if args.count > 1 && args.job_id.is_some() {
-        return Err(CommandError::new("--job-id and --count cannot be used together").with_code(2));
-    }
     let mut conn = ctx.redis().await?;
     let mut left = args.count;
     while left > 0 {
@@ -117,8 +117,11 @@ async fn rqenqueue(ctx: Context, args: RqEnqueueArgs) -> CommandResult {
             })
             .collect();
         left -= batch.len() as u64;
-        let ids = queue::enqueue_many(&mut conn, &batch).await.map_err(|e| ctx.unreachable(e))?;
-        ctx.out().write_bytes(format!("{}\n", ids.join("\n")).as_bytes());
+        let ids = queue::enqueue_many(&mut conn, &batch)
+            .await
+            .map_err(|e| ctx.unreachable(e))?;
+        ctx.out()
+            .write_bytes(format!("{}\n", ids.join("\n")).as_bytes());
     }
     Ok(())
 }

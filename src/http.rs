@@ -25,6 +25,7 @@ pub fn build_client(
         .connect_timeout(Duration::from_secs_f64(http.connect_timeout))
         .pool_max_idle_per_host(http.pool_max_idle_per_host)
         .tcp_nodelay(true)
+        .http1_title_case_headers()
         .no_proxy()
         .redirect(if tls.follow_redirects {
             reqwest::redirect::Policy::limited(10)

@@ -49,10 +49,12 @@ impl ConfigError {
 /// A value that parses but cannot work: which key, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// Dotted key, e.g. `redis.url` or `webhooks[0].payload_url`.
+    /// Dotted key, e.g. `redis.url`, or the section of a list entry (`webhooks`).
     pub key: String,
     /// What was expected and what was found.
     pub message: String,
+    /// Whether `message` already names the entry and key (list entries do).
+    pub names_itself: bool,
 }
 
 impl Problem {
@@ -61,6 +63,24 @@ impl Problem {
         Self {
             key: key.into(),
             message: message.into(),
+            names_itself: false,
+        }
+    }
+
+    /// A problem with an entry of a list section, whose message names the entry and the key.
+    pub fn entry(section: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: section.into(),
+            message: message.into(),
+            names_itself: true,
+        }
+    }
+
+    fn describe(&self, origin: &str) -> String {
+        if self.names_itself {
+            format!("{origin}: {}", self.message)
+        } else {
+            format!("{origin}: key '{}': {}", self.key, self.message)
         }
     }
 }
@@ -117,14 +137,7 @@ impl Settings {
         let problems = settings
             .problems()
             .into_iter()
-            .map(|p| {
-                format!(
-                    "{}: key '{}': {}",
-                    origin_of(&figment, &p.key, file.as_deref()),
-                    p.key,
-                    p.message
-                )
-            })
+            .map(|p| p.describe(&origin_of(&figment, &p.key, file.as_deref())))
             .collect();
         Ok(Loaded {
             settings,

@@ -12,6 +12,10 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Defaults for `manage rqworker`.
     pub worker: WorkerSettings,
+    /// `[[webhooks]]`: where and how to send.
+    pub webhooks: Vec<crate::webhooks::WebhookConfig>,
+    /// `[[event_rules]]`: which events send which webhook.
+    pub event_rules: Vec<crate::webhooks::EventRuleConfig>,
 }
 
 /// `[redis]`: the connection every command shares.

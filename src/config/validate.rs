@@ -42,6 +42,18 @@ impl Settings {
                 "expected at least one queue name",
             ));
         }
+        for problem in crate::webhooks::validate(
+            &self.webhooks,
+            &self.event_rules,
+            crate::webhooks::JOB_TIMEOUT_SECS,
+        ) {
+            let section = if problem.starts_with("event_rules") {
+                "event_rules"
+            } else {
+                "webhooks"
+            };
+            problems.push(Problem::entry(section, problem));
+        }
         problems
     }
 }

@@ -17,3 +17,14 @@ pub use config::{validate, EventRuleConfig, HttpMethod, RetryConfig, Signing, We
 pub use event::{matching_rules, merged_data, Event, EventType};
 pub use render::{CompiledWebhook, RenderError, RenderedRequest, WebhookContext};
 pub use sign::Signer;
+pub mod deliver;
+pub mod enqueue;
+
+pub use enqueue::{enqueue_event, enqueue_events, jobs_for_event};
+
+/// The job timeout of webhook jobs, in seconds (NetBox's `RQ_DEFAULT_TIMEOUT`); every webhook's
+/// HTTP timeout must be below it.
+pub const JOB_TIMEOUT_SECS: u64 = 300;
+/// The job function that delivers a webhook, named as NetBox names it so that Python RQ
+/// workers and producers interoperate.
+pub const SEND_WEBHOOK: &str = "extras.webhooks.send_webhook";

@@ -1,0 +1,177 @@
+//! `manage enqueue_event`: an object changed; enqueue one webhook job for every event rule
+//! that matches. `--lines` reads many events (one JSON object a line) for bulk use.
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::{
+    webhooks::{enqueue::EnqueuedJob, enqueue_events, Event, EventType},
+    CommandError, CommandResult, Context,
+};
+
+/// Events per round trip with `--lines`.
+const BATCH: usize = 1000;
+
+/// Options of `manage enqueue_event`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["lines", "object_type"])))]
+pub struct EnqueueEventArgs {
+    /// The object's type, `app_label.model` (e.g. dcim.site).
+    #[arg(long, requires_all = ["event", "data"])]
+    pub object_type: Option<String>,
+    /// What happened: created, updated, deleted (or object_created, …).
+    #[arg(long, value_parser = parse_event_type)]
+    pub event: Option<EventType>,
+    /// The object's data: JSON, @FILE, or - for standard input.
+    #[arg(long, value_name = "JSON|@FILE|-")]
+    pub data: Option<String>,
+    /// Pre- and post-change snapshots as JSON.
+    #[arg(long, value_name = "JSON")]
+    pub snapshots: Option<String>,
+    /// Who made the change.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The id of the request that made the change.
+    #[arg(long)]
+    pub request_id: Option<String>,
+    /// ISO 8601 time of the change [default: now].
+    #[arg(long)]
+    pub timestamp: Option<String>,
+    /// Read events from standard input, one JSON object a line
+    /// ({"object_type", "event", "data", "snapshots"?, "username"?, "request_id"?, "timestamp"?}).
+    #[arg(long, conflicts_with_all = ["object_type", "event", "data", "snapshots", "username", "request_id", "timestamp"])]
+    pub lines: bool,
+    /// Print the jobs as JSON (id, rule, webhook, queue).
+    #[arg(long)]
+    pub json: bool,
+}
+
+crate::command! {
+    name: "enqueue_event", group: "webhooks", about: "Enqueue the webhooks an object change triggers",
+    args: EnqueueEventArgs, run: enqueue_event,
+}
+
+fn parse_event_type(text: &str) -> Result<EventType, String> {
+    EventType::parse(text).ok_or_else(|| {
+        format!(
+            "expected created, updated, deleted, or NetBox's object_created, … ; found {text:?}"
+        )
+    })
+}
+
+fn usage(message: String) -> CommandError {
+    CommandError::new(message).with_code(2)
+}
+
+fn read_stdin() -> Result<String, CommandError> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CommandError::new(format!("cannot read standard input: {e}")))?;
+    Ok(text)
+}
+
+/// `--data`: inline JSON, `@FILE`, or `-`; must be a JSON object.
+fn read_data(spec: &str) -> Result<Value, CommandError> {
+    let (text, origin) = match spec {
+        "-" => (read_stdin()?, "standard input".to_string()),
+        path if path.starts_with('@') => (
+            std::fs::read_to_string(&path[1..])
+                .map_err(|e| usage(format!("--data {path}: cannot read the file: {e}")))?,
+            path[1..].to_string(),
+        ),
+        inline => (inline.to_string(), "--data".to_string()),
+    };
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| usage(format!("{origin}: not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(usage(format!(
+            "{origin}: expected a JSON object (the object's data), found {}",
+            kind(&value)
+        )));
+    }
+    Ok(value)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Every line of standard input as an event; any bad line is an error naming it, and then
+/// nothing is enqueued.
+fn read_lines() -> Result<Vec<Event>, CommandError> {
+    let text = read_stdin()?;
+    let mut events = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: Event = serde_json::from_str(line).map_err(|e| {
+            usage(format!(
+                "standard input, line {}: {e}; nothing was enqueued",
+                number + 1
+            ))
+        })?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
+    let events = if args.lines {
+        read_lines()?
+    } else {
+        let snapshots = args
+            .snapshots
+            .as_deref()
+            .map(|s| {
+                serde_json::from_str::<Value>(s)
+                    .map_err(|e| usage(format!("--snapshots: not valid JSON: {e}")))
+            })
+            .transpose()?;
+        vec![Event {
+            object_type: args.object_type.clone().unwrap_or_default(),
+            event_type: args
+                .event
+                .ok_or_else(|| usage("--event is required".into()))?,
+            data: read_data(args.data.as_deref().unwrap_or("{}"))?,
+            snapshots,
+            username: args.username.clone(),
+            request_id: args.request_id.clone(),
+            timestamp: args.timestamp.clone(),
+        }]
+    };
+    let mut conn = ctx.redis().await?;
+    let mut all: Vec<EnqueuedJob> = Vec::new();
+    for chunk in events.chunks(BATCH) {
+        let jobs = enqueue_events(&mut conn, ctx.settings(), chunk)
+            .await
+            .map_err(|e| ctx.unreachable(e))?;
+        all.extend(jobs.into_iter().flatten());
+    }
+    if args.json {
+        ctx.out()
+            .line(serde_json::json!({ "events": events.len(), "jobs": all }));
+    } else {
+        let mut text = String::with_capacity(all.len() * 37);
+        for job in &all {
+            text.push_str(&job.id);
+            text.push('\n');
+        }
+        ctx.out().write_bytes(text.as_bytes());
+    }
+    if all.is_empty() {
+        tracing::info!("No enabled event rule matched; nothing was enqueued");
+    } else {
+        tracing::debug!("{} event(s) gave {} job(s)", events.len(), all.len());
+    }
+    Ok(())
+}

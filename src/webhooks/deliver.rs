@@ -1,0 +1,245 @@
+//! Delivery: the job function `extras.webhooks.send_webhook`. It looks the webhook up by name in
+//! the worker's settings, renders and signs the request, sends it, and turns the answer into the
+//! job's outcome: 2XX finishes it, anything else fails it with a readable reason.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use serde_json::Value;
+
+use super::{
+    render::RenderedRequest, CompiledWebhook, Signer, WebhookConfig, WebhookContext, SEND_WEBHOOK,
+};
+use crate::{
+    config::Settings,
+    http::{build_client, TlsOptions},
+    rq::functions::{FunctionState, JobCall, JobFailure, JobOutcome},
+};
+
+/// How much of a failed answer's body goes into the failure reason.
+const REASON_BODY_BYTES: usize = 500;
+
+/// One configured webhook, ready to send: templates compiled, key decoded, client chosen.
+struct Ready {
+    config: WebhookConfig,
+    templates: CompiledWebhook,
+    signer: Signer,
+    client: reqwest::Client,
+}
+
+/// Every configured webhook by name, built once when a worker starts.
+pub struct Webhooks {
+    ready: HashMap<String, Ready>,
+}
+
+/// Builds the worker's webhooks from its settings: one HTTP client per distinct TLS and redirect
+/// policy, shared by the webhooks that have it, so connections are reused across deliveries.
+pub fn prepare(settings: &Settings) -> Result<FunctionState, String> {
+    let mut clients: HashMap<TlsOptions, reqwest::Client> = HashMap::new();
+    let mut ready = HashMap::new();
+    for config in &settings.webhooks {
+        let tls = TlsOptions {
+            insecure: !config.ssl_verification,
+            ca_file: Some(config.ca_file_path.clone()).filter(|p| !p.is_empty()),
+            follow_redirects: config.follow_redirects,
+        };
+        let client = match clients.get(&tls) {
+            Some(client) => client.clone(),
+            None => {
+                let client = build_client(&settings.http, &tls)
+                    .map_err(|e| format!("webhook {}: {}", config.name, e.message()))?;
+                clients.insert(tls, client.clone());
+                client
+            }
+        };
+        let templates = CompiledWebhook::new(config).map_err(|e| e.to_string())?;
+        let signer = Signer::new(config).map_err(|e| format!("webhook {}: {e}", config.name))?;
+        ready.insert(
+            config.name.clone(),
+            Ready {
+                config: config.clone(),
+                templates,
+                signer,
+                client,
+            },
+        );
+    }
+    Ok(Arc::new(Webhooks { ready }))
+}
+
+fn text_kwarg(call: &JobCall, name: &str) -> Option<String> {
+    match call.kwargs.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// NetBox's webhook context from the job's keyword arguments.
+fn context(call: &JobCall) -> Result<WebhookContext, JobFailure> {
+    let required = |name: &str| {
+        text_kwarg(call, name).ok_or_else(|| {
+            JobFailure(format!(
+                "{SEND_WEBHOOK} needs the keyword argument '{name}'"
+            ))
+        })
+    };
+    let mut ctx = WebhookContext::new(
+        &required("event_type")?,
+        &required("object_type")?,
+        &text_kwarg(call, "timestamp").unwrap_or_default(),
+        call.kwargs.get("data").cloned().unwrap_or(Value::Null),
+    );
+    ctx.username = text_kwarg(call, "username");
+    ctx.request_id = text_kwarg(call, "request_id");
+    ctx.snapshots = call
+        .kwargs
+        .get("snapshots")
+        .cloned()
+        .filter(|s| !s.is_null());
+    Ok(ctx)
+}
+
+/// Sends one webhook job.
+async fn send_webhook(call: JobCall) -> JobOutcome {
+    let webhooks = call
+        .env
+        .state
+        .get(SEND_WEBHOOK)
+        .and_then(|s| s.clone().downcast::<Webhooks>().ok())
+        .ok_or_else(|| JobFailure("webhooks are not prepared in this worker".into()))?;
+    let name = text_kwarg(&call, "webhook").ok_or_else(|| {
+        JobFailure(format!(
+            "{SEND_WEBHOOK} needs the keyword argument 'webhook'"
+        ))
+    })?;
+    let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
+    let ctx = context(&call)?;
+    let RenderedRequest { url, headers, body } = hook.templates.render(&ctx)?;
+    let safe_url = without_credentials(&url);
+    let method = reqwest::Method::from_bytes(hook.config.http_method.as_str().as_bytes())
+        .expect("configured methods are valid");
+    let signature = hook
+        .signer
+        .headers(&call.job_id, chrono::Utc::now().timestamp(), &body);
+    let mut request = hook
+        .client
+        .request(method.clone(), &url)
+        .timeout(Duration::from_secs(hook.config.timeout));
+    for (header, value) in headers
+        .iter()
+        .filter(|(h, _)| !signature.iter().any(|(s, _)| s.eq_ignore_ascii_case(h)))
+    {
+        request = request.header(header.as_str(), value.as_str());
+    }
+    for (header, value) in &signature {
+        request = request.header(*header, value.as_str());
+    }
+    tracing::debug!(
+        "Sending {method} request to {safe_url} ({} {})",
+        ctx.object_type,
+        ctx.event
+    );
+    let response = request.body(body).send().await.map_err(|e| {
+        JobFailure(describe_send_error(
+            &e,
+            &method,
+            &safe_url,
+            hook.config.timeout,
+        ))
+    })?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        return Ok(Value::from(format!(
+            "Status {status} returned, webhook successfully processed."
+        )));
+    }
+    let content = first_bytes(response, REASON_BODY_BYTES).await;
+    Err(JobFailure(format!(
+        "Status {status} returned with content '{content}', webhook FAILED to process."
+    )))
+}
+
+/// The first `limit` bytes of an answer's body, without downloading the rest, shown as text
+/// with control characters escaped.
+async fn first_bytes(mut response: reqwest::Response, limit: usize) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < limit {
+        match tokio::time::timeout(Duration::from_secs(5), response.chunk()).await {
+            Ok(Ok(Some(chunk))) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    bytes.truncate(limit);
+    String::from_utf8_lossy(&bytes)
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// A reason for a request that got no answer: timeout, refused, TLS, redirect loop…
+fn describe_send_error(
+    error: &reqwest::Error,
+    method: &reqwest::Method,
+    url: &str,
+    timeout: u64,
+) -> String {
+    if error.is_timeout() {
+        return format!("Request to {url} timed out after {timeout} seconds");
+    }
+    let mut causes = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !causes.iter().any(|c: &String| c.contains(&text)) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    let kind = if error.is_redirect() {
+        "Too many redirects"
+    } else if error.is_connect() {
+        "Connection failed"
+    } else {
+        "Request failed"
+    };
+    let detail = if causes.is_empty() {
+        error.without_url_text()
+    } else {
+        causes.join(": ")
+    };
+    format!("{kind} for {method} {url}: {detail}")
+}
+
+trait WithoutUrlText {
+    fn without_url_text(&self) -> String;
+}
+
+impl WithoutUrlText for reqwest::Error {
+    fn without_url_text(&self) -> String {
+        let mut copy_text = self.to_string();
+        if let Some(url) = self.url() {
+            copy_text = copy_text.replace(url.as_str(), &without_credentials(url.as_str()));
+        }
+        copy_text
+    }
+}
+
+/// A URL with any user name and password removed, safe for logs and failure reasons.
+pub fn without_credentials(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+crate::job_function!(name: "extras.webhooks.send_webhook", run: send_webhook, prepare: prepare);

@@ -2,7 +2,8 @@
 -- in its queue's started registry (rq:wip:<q>, member "<id>:<execution id>") in the same atomic
 -- step, so a job is never off every list. Returns {"suspended"} while rq:suspended exists.
 -- ARGV: worker_key, worker_name, now (RQ timestamp), epoch (int), heartbeat_ttl, count,
---       n_queues, queue names..., execution ids (count of them)
+--       n_queues, queue names..., execution id prefix (24 hex), first execution counter
+-- Execution ids are the prefix and an 8-hex-digit counter: 32 hex characters, like RQ's uuid4().hex.
 local worker_key, worker_name, now = ARGV[1], ARGV[2], ARGV[3]
 local epoch, hb_ttl, count, nq = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if redis.call('EXISTS', 'rq:suspended') == 1 then
@@ -10,7 +11,7 @@ if redis.call('EXISTS', 'rq:suspended') == 1 then
 end
 local out = {'ok'}
 local taken = 0
-local exec_base = 7 + nq
+local exec_prefix, exec_counter = ARGV[8 + nq], tonumber(ARGV[9 + nq])
 for qi = 1, nq do
   if taken >= count then break end
   local q = ARGV[7 + qi]
@@ -22,7 +23,7 @@ for qi = 1, nq do
     local fields = redis.call('HGETALL', jkey)
     if #fields > 0 then
       taken = taken + 1
-      local exec = ARGV[exec_base + taken]
+      local exec = exec_prefix .. string.format('%08x', (exec_counter + taken) % 4294967296)
       redis.call('ZADD', 'rq:wip:' .. q, epoch + hb_ttl, id .. ':' .. exec)
       redis.call('HSET', jkey, 'status', 'started', 'started_at', now, 'last_heartbeat', now, 'worker_name', worker_name)
       redis.call('PERSIST', jkey)

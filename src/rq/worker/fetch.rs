@@ -6,6 +6,12 @@ use redis::{aio::ConnectionManager, Value};
 
 use crate::rq::{job::Job, scripts, timestamp};
 
+/// The first 24 hex digits of every execution id this process makes; random per process.
+static EXECUTION_PREFIX: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string()[..24].to_string());
+/// The counter that makes each execution id unique within the process.
+static NEXT_EXECUTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// A job taken off a queue, now recorded in the started registry under `execution`.
 #[derive(Debug, Clone)]
 pub struct Taken {
@@ -48,9 +54,8 @@ pub async fn take(
     for queue in queues {
         invocation.arg(queue);
     }
-    for _ in 0..count {
-        invocation.arg(uuid::Uuid::new_v4().simple().to_string());
-    }
+    let counter = NEXT_EXECUTION.fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+    invocation.arg(&*EXECUTION_PREFIX).arg(counter % (1 << 32));
     let reply: Vec<Value> = invocation.invoke_async(conn).await?;
     let mut items = reply.into_iter();
     match items.next() {

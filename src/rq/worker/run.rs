@@ -550,6 +550,14 @@ fn job_env(ctx: &Context) -> Result<JobEnv, CommandError> {
 }
 
 fn log_outcome(taken: &fetch::Taken, outcome: &Outcome, took: chrono::TimeDelta) {
+    let level_needed = if matches!(outcome, Outcome::Failed(_) | Outcome::Retry { .. }) {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::INFO
+    };
+    if level_needed > tracing::level_filters::LevelFilter::current() {
+        return;
+    }
     let func = taken
         .job
         .call()

@@ -454,3 +454,23 @@ fn sigterm_prints_exiting_and_exits_0() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(printed[1..], ["", "Exiting..."]);
 }
+
+#[test]
+fn head_requests_get_no_body() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let mut stream = connect(receiver.port);
+    stream
+        .write_all(b"HEAD /h HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    assert!(answer.contains("\r\nContent-Length: 18\r\n"), "{answer:?}");
+    assert!(
+        answer.ends_with("\r\nConnection: close\r\n\r\n"),
+        "{answer:?}"
+    );
+    let blocks = receiver.blocks(1);
+    assert_log_line(&blocks[0][0], 1, "HEAD /h HTTP/1.1", 200);
+    assert_eq!(blocks[0][1..], ["(No body)"]);
+}

@@ -35,7 +35,7 @@ pub(super) struct Shared {
 enum End {
     /// The request was answered with an error status and the connection closed.
     Refused(RequestError),
-    /// Nothing arrived for the read timeout in the middle of a request.
+    /// Nothing arrived (or nothing could be sent) for the read timeout in the middle of a request.
     Stalled,
     /// The client closed the connection in the middle of a request.
     Truncated,
@@ -62,7 +62,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
             tracing::warn!("{client}: {error}; answered {}", error.status())
         }
         Err(End::Stalled) => tracing::warn!(
-            "{client}: nothing received for {:?} in the middle of a request; connection dropped",
+            "{client}: stalled for {:?} in the middle of a request; connection dropped",
             connection.shared.options.read_timeout
         ),
         Err(End::Truncated) => tracing::debug!("{client}: closed the connection mid-request"),
@@ -167,13 +167,10 @@ impl Connection {
             &mut self.response,
             status,
             http1::RECEIVED,
+            Some(&head),
             !keep_alive,
-            keep_alive && head.minor_version == 0,
         );
-        self.stream
-            .write_all(&self.response)
-            .await
-            .map_err(End::Io)?;
+        self.send_response().await?;
         Ok(keep_alive)
     }
 
@@ -219,12 +216,21 @@ impl Connection {
 
     async fn send_continue(&mut self, head: &Head, body_pending: bool) -> Result<(), End> {
         if head.expects_continue() && body_pending {
-            self.stream
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await
-                .map_err(End::Io)?;
+            self.response.clear();
+            self.response
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            self.send_response().await?;
         }
         Ok(())
+    }
+
+    /// Writes the prepared response, giving up on a client that stops reading.
+    async fn send_response(&mut self) -> Result<(), End> {
+        let write = self.stream.write_all(&self.response);
+        match timeout(self.shared.options.read_timeout, write).await {
+            Err(_) => Err(End::Stalled),
+            Ok(result) => result.map_err(End::Io),
+        }
     }
 
     /// Answers `error` with its status and closes the connection, first letting the client read
@@ -237,12 +243,10 @@ impl Connection {
             &mut self.response,
             status,
             format!("{reason}\n").as_bytes(),
+            None,
             true,
-            false,
         );
-        if self.stream.write_all(&self.response).await.is_ok()
-            && self.stream.shutdown().await.is_ok()
-        {
+        if self.send_response().await.is_ok() && self.stream.shutdown().await.is_ok() {
             let deadline = Instant::now() + LINGER;
             let mut scratch = [0u8; 8 * 1024];
             while let Ok(Ok(read)) =

@@ -287,18 +287,19 @@ pub fn reason(status: u16) -> &'static str {
 }
 
 /// Appends a complete response to `out`: status line, `Content-Type`, `Content-Length`, `Date`,
-/// `Connection: close` when the connection ends, then `body`. Statuses that must not carry a body
-/// (1xx, 204, 304) get neither a body nor a length.
+/// `Connection` when it differs from the version's default, then `body`. `request` is the request
+/// answered (`None` when its head could not be read): a `HEAD` request gets no body, and an
+/// HTTP/1.0 keep-alive request is told the connection stays open. Statuses that must not carry a
+/// body (1xx, 204, 304) get neither a body nor a length.
 pub fn write_response(
     out: &mut Vec<u8>,
     status: u16,
     body: &[u8],
+    request: Option<&Head>,
     close: bool,
-    keep_alive_1_0: bool,
 ) {
-    let reason = reason(status);
     let bodiless = status < 200 || status == 204 || status == 304;
-    out.extend_from_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+    out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason(status)).as_bytes());
     if !bodiless {
         out.extend_from_slice(b"Content-Type: text/plain\r\n");
         out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
@@ -308,11 +309,11 @@ pub fn write_response(
     out.extend_from_slice(b"\r\n");
     if close {
         out.extend_from_slice(b"Connection: close\r\n");
-    } else if keep_alive_1_0 {
+    } else if request.is_some_and(|head| head.minor_version == 0) {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    if !bodiless {
+    if !bodiless && !request.is_some_and(|head| head.method == "HEAD") {
         out.extend_from_slice(body);
     }
 }
@@ -430,16 +431,22 @@ mod tests {
     #[test]
     fn response_bytes() {
         let mut out = Vec::new();
-        write_response(&mut out, 200, RECEIVED, false, false);
+        write_response(&mut out, 200, RECEIVED, None, false);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 18\r\nDate: "
         ));
         assert!(text.ends_with(" GMT\r\n\r\nWebhook received!\n"));
         let mut out = Vec::new();
-        write_response(&mut out, 204, RECEIVED, true, false);
+        write_response(&mut out, 204, RECEIVED, None, true);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 204 No Content\r\nDate: "));
         assert!(text.ends_with("Connection: close\r\n\r\n"));
+        let head_request = head("HEAD / HTTP/1.0\r\n\r\n").unwrap().unwrap();
+        let mut out = Vec::new();
+        write_response(&mut out, 200, RECEIVED, Some(&head_request), false);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\r\nContent-Length: 18\r\n"));
+        assert!(text.ends_with(" GMT\r\nConnection: keep-alive\r\n\r\n"));
     }
 }

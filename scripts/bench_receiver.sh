@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Requests/s of `manage webhook_receiver` against NetBox's Python receiver, under the same wrk load
 # (scripts/bench_receiver.lua: a ~500-byte JSON webhook with X-Hook-Signature), each printing to a
-# file, at 1 and 64 connections.
+# file, at 1 and 64 connections. Each figure is the median of ROUNDS runs, alternating between the
+# two receivers, since a shared machine's noise would otherwise decide the ratio.
+# The Python receiver answers HTTP/1.0 and closes every connection; wrk reports those closes as
+# "read" socket errors, which is expected.
 #
-# usage: scripts/bench_receiver.sh      (env: DURATION=10s CONNECTIONS="1 64" SHARED=… KEEP=1)
+# usage: scripts/bench_receiver.sh
+#   env: DURATION=10s (per run)  ROUNDS=3  CONNECTIONS="1 64"  SHARED=<dir with bench/>  KEEP=1 (keep outputs)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,6 +15,7 @@ root=$(cd "$here/.." && pwd)
 shared=${SHARED:-$here/../../shared}
 python_receiver="$shared/bench/netbox_receiver.py"
 duration=${DURATION:-10s}
+rounds=${ROUNDS:-3}
 connections=${CONNECTIONS:-"1 64"}
 work=$(mktemp -d)
 
@@ -60,15 +65,25 @@ load() {
     echo "${rate:-0} ${errors:-none}"
 }
 
+# The median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "wrk: $duration per run, median of $rounds alternating runs per figure" >&2
 printf '%-12s %14s %14s %8s\n' connections "manage req/s" "python req/s" ratio
 for c in $connections; do
-    read -r ours_rate ours_errors < <(load "$ours" "$c")
-    read -r python_rate python_errors < <(load "$python" "$c")
+    ours_rates=() python_rates=()
+    for _ in $(seq "$rounds"); do
+        read -r rate errors < <(load "$ours" "$c")
+        ours_rates+=("$rate")
+        [[ $errors == none ]] || echo "    manage, $c connections: $errors" >&2
+        read -r rate errors < <(load "$python" "$c")
+        python_rates+=("$rate")
+        [[ $errors == none ]] || echo "    python, $c connections: $errors" >&2
+    done
+    ours_rate=$(median "${ours_rates[@]}")
+    python_rate=$(median "${python_rates[@]}")
     ratio=$(awk -v a="$ours_rate" -v b="$python_rate" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
     printf '%-12s %14.0f %14.0f %8s\n' "$c" "$ours_rate" "$python_rate" "$ratio"
-    [[ $ours_errors == none ]] || echo "    manage: $ours_errors"
-    [[ $python_errors == none ]] || echo "    python: $python_errors"
+    echo "    runs: manage ${ours_rates[*]}; python ${python_rates[*]}" >&2
 done
-printf 'printed: manage %s requests, python %s requests\n' \
-    "$(grep -c -- '^------------$' "$work/ours.out" || true)" \
-    "$(grep -c -- '^------------$' "$work/python.out" || true)"
+echo "printed by manage: $(grep -c -- '^------------$' "$work/ours.out" || true) requests" >&2

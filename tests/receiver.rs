@@ -371,7 +371,7 @@ fn bad_requests_are_refused_and_the_server_carries_on() {
 
 #[test]
 fn a_stalled_client_is_dropped_without_blocking_others() {
-    let receiver = Receiver::start(&["--read-timeout", "1", "--no-headers"]);
+    let receiver = Receiver::start(&["--read-timeout", "2", "--no-headers"]);
     let mut stalled = connect(receiver.port);
     stalled
         .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nonly")
@@ -381,11 +381,11 @@ fn a_stalled_client_is_dropped_without_blocking_others() {
         exchange(receiver.port, b"GET /other HTTP/1.1\r\n\r\n").status,
         200
     );
-    assert!(started.elapsed() < Duration::from_millis(900));
-    // The server closes the stalled connection after about a second.
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    // The server closes the stalled connection after about two seconds.
     let read = std::io::Read::read(&mut stalled, &mut [0u8; 64]);
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert!(started.elapsed() >= Duration::from_millis(1500));
     assert!(started.elapsed() < Duration::from_secs(10));
     let blocks = receiver.blocks(1);
     assert_log_line(&blocks[0][0], 1, "GET /other HTTP/1.1", 200);

@@ -155,8 +155,8 @@ impl Connection {
             signature,
         };
         let block = format::block(&exchange, options);
-        self.shared.sink.send(block).await;
         if let Some(size) = refused {
+            self.shared.sink.send(block).await;
             return Err(self.refuse(RequestError::BodyTooLarge(size)).await);
         }
         // A request framed both ways may be a smuggling attempt: answer it, then close (RFC 9112 §6.3).
@@ -170,7 +170,10 @@ impl Connection {
             Some(&head),
             !keep_alive,
         );
+        // Answer first so the client is not kept waiting on the writer; `send` does not yield
+        // when the queue has room, so an answered request is always printed, even at shutdown.
         self.send_response().await?;
+        self.shared.sink.send(block).await;
         Ok(keep_alive)
     }
 

@@ -313,7 +313,7 @@ pub fn write_response(
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    if !bodiless && !request.is_some_and(|head| head.method == "HEAD") {
+    if !bodiless && request.is_none_or(|head| head.method != "HEAD") {
         out.extend_from_slice(body);
     }
 }

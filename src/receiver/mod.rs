@@ -22,7 +22,6 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinSet};
 
-pub use format::{NOT_UTF8, SEPARATOR};
 pub use options::{parse_size, ReceiverOptions};
 pub use sink::{Sink, Writer};
 

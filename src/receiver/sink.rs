@@ -3,7 +3,10 @@
 //! buffer and flushes whenever the channel is momentarily empty. So blocks never interleave,
 //! counters appear in order, a burst costs one `write` call, and a lone request shows at once.
 
-use std::io::{BufWriter, Write};
+use std::{
+    io::{BufWriter, Write},
+    time::Duration,
+};
 
 use tokio::{sync::mpsc, task::JoinHandle};
 
@@ -11,6 +14,10 @@ use crate::output::Output;
 
 /// How many finished blocks may wait for the writer before connections wait too.
 const QUEUE: usize = 4096;
+
+/// How long the writer lets blocks gather after the first one arrives: invisible to a person
+/// watching, and under load it turns a wake-up and a `write` per request into one per burst.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// One request's printed record without its number, which the writer fills in:
 /// the output is `open`, the number, then `rest`.
@@ -45,10 +52,14 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Queues a block for printing; waits only when the writer is far behind.
+    /// Queues a block for printing; waits only when the writer is far behind. When there is room
+    /// it does not yield, so a block queued right after its response was written cannot be lost
+    /// to a shutdown in between.
     pub async fn send(&self, block: Block) {
-        // The writer outlives every sender, so this only fails once the process is exiting.
-        let _ = self.blocks.send(block).await;
+        // The writer outlives every sender, so sending fails only once the process is exiting.
+        if let Err(mpsc::error::TrySendError::Full(block)) = self.blocks.try_send(block) {
+            let _ = self.blocks.send(block).await;
+        }
     }
 }
 
@@ -76,6 +87,7 @@ pub fn start(out: Output) -> (Sink, Writer) {
             Output::Stdout => {
                 let mut stdout = BufWriter::with_capacity(256 * 1024, std::io::stdout());
                 while let Some(block) = queue.blocking_recv() {
+                    std::thread::sleep(GATHER);
                     n += 1;
                     // A closed stdout (`| head`) is not worth stopping the receiver for.
                     let _ = block.write_to(n, &mut stdout);

@@ -10,3 +10,4 @@ mod rqenqueue;
 mod rqresume;
 mod rqsuspend;
 mod rqworker;
+mod webhook_receiver;

@@ -21,6 +21,7 @@ pub mod error;
 pub mod http;
 pub mod logging;
 pub mod output;
+pub mod receiver;
 pub mod redis_conn;
 pub mod redis_url;
 pub mod registry;

@@ -1,0 +1,476 @@
+//! `manage webhook_receiver` end to end: the real binary on a real socket, driven by reqwest or
+//! raw TCP, checked by what it prints and what it answers.
+
+mod receiver_support;
+
+use std::{io::Write, time::Duration};
+
+use hmac::{Hmac, Mac};
+use receiver_support::{
+    assert_log_line, connect, exchange, read_response, split_blocks, Receiver, PATIENCE,
+};
+use sha2::Sha512;
+
+const RECEIVED: &[u8] = b"Webhook received!\n";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(PATIENCE)
+        .build()
+        .unwrap()
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn prints_requests_as_netbox_documents_them() {
+    let receiver = Receiver::start(&[]);
+    let port = receiver.port;
+    let mut stream = connect(port);
+    let docs_request = format!(
+        "POST / HTTP/1.1\r\nHost: localhost:{port}\r\nUser-Agent: curl/7.58.0\r\nAccept: */*\r\n\
+         Content-Length: 14\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n{{\"foo\": \"bar\"}}"
+    );
+    stream.write_all(docs_request.as_bytes()).unwrap();
+    let response = read_response(&mut stream);
+    assert_eq!(response.status, 200);
+    assert!(response.head.starts_with("HTTP/1.1 200 OK\r\n"));
+    assert!(response.head.contains("\r\nContent-Type: text/plain\r\n"));
+    assert_eq!(response.body, RECEIVED);
+
+    // The same connection stays open (keep-alive); header case, order and the query are kept.
+    stream
+        .write_all(b"GET /hooks/a?b=1&c=%20 HTTP/1.1\r\nhost: x\r\nX-MiXeD-CaSe: Some Value\r\nACCEPT: */*\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut stream).status, 200);
+
+    // HTTP/1.0 is shown as such, and its connection is closed after the answer.
+    let mut old = connect(port);
+    old.write_all(b"DELETE /old HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut old);
+    assert_eq!(response.status, 200);
+    assert_eq!(std::io::Read::read(&mut old, &mut [0u8; 16]).unwrap(), 0);
+
+    let blocks = receiver.blocks(3);
+    assert_log_line(&blocks[0][0], 1, "POST / HTTP/1.1", 200);
+    assert_eq!(
+        blocks[0][1..],
+        lines(&format!(
+            "Host: localhost:{port}\nUser-Agent: curl/7.58.0\nAccept: */*\nContent-Length: 14\n\
+             Content-Type: application/x-www-form-urlencoded\n\n{{\"foo\": \"bar\"}}"
+        ))[..]
+    );
+    assert_log_line(&blocks[1][0], 2, "GET /hooks/a?b=1&c=%20 HTTP/1.1", 200);
+    assert_eq!(
+        blocks[1][1..],
+        lines("host: x\nX-MiXeD-CaSe: Some Value\nACCEPT: */*\n\n(No body)")[..]
+    );
+    assert_log_line(&blocks[2][0], 3, "DELETE /old HTTP/1.0", 200);
+    assert_eq!(blocks[2][1..], lines("Host: x\n\n(No body)")[..]);
+    let (status, printed) = receiver.stop("INT");
+    assert!(status.success());
+    assert_eq!(printed.iter().filter(|l| *l == "------------").count(), 3);
+}
+
+#[tokio::test]
+async fn json_bodies_are_pretty_printed_like_python() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let http = client();
+    let payload = r#"{"event":"created","data":{"id":4,"tags":[],"name":"café","nested":{"a":[1,null,true]}}}"#;
+    for content_type in [
+        "application/json; charset=utf-8",
+        "application/vnd.api+json",
+    ] {
+        let response = http
+            .post(receiver.url("/"))
+            .header("Content-Type", content_type)
+            .body(payload)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let expected = lines(
+        r#"{
+    "event": "created",
+    "data": {
+        "id": 4,
+        "tags": [],
+        "name": "café",
+        "nested": {
+            "a": [
+                1,
+                null,
+                true
+            ]
+        }
+    }
+}"#,
+    );
+    for (i, block) in receiver.blocks(2).iter().enumerate() {
+        assert_log_line(&block[0], i + 1, "POST / HTTP/1.1", 200);
+        assert_eq!(block[1..], expected[..]);
+    }
+}
+
+#[tokio::test]
+async fn invalid_json_is_printed_as_received_and_counted() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let http = client();
+    for body in [r#"{"foo": "#, r#"{"ok": 1}"#] {
+        let response = http
+            .post(receiver.url("/"))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.bytes().await.unwrap(), RECEIVED);
+    }
+    let blocks = receiver.blocks(2);
+    assert_log_line(&blocks[0][0], 1, "POST / HTTP/1.1", 200);
+    assert_eq!(blocks[0][1..], [r#"{"foo": "#]);
+    assert_log_line(&blocks[1][0], 2, "POST / HTTP/1.1", 200);
+    assert_eq!(blocks[1][1..], lines("{\n    \"ok\": 1\n}")[..]);
+}
+
+#[test]
+fn no_headers_prints_log_line_body_and_dashes_only() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let response = exchange(
+        receiver.port,
+        b"PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    assert_eq!(response.status, 200);
+    let (_, printed) = receiver.stop("INT");
+    assert_log_line(&printed[1], 1, "PUT /x HTTP/1.1", 200);
+    assert_eq!(printed[2..], lines("hello\n------------\n\nExiting...")[..]);
+}
+
+#[tokio::test]
+async fn raw_prints_json_exactly_as_received() {
+    let receiver = Receiver::start(&["--raw", "--no-headers"]);
+    let body = r#"{"a":1,  "b":[2]}"#;
+    let response = client()
+        .post(receiver.url("/raw"))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let blocks = receiver.blocks(1);
+    assert_log_line(&blocks[0][0], 1, "POST /raw HTTP/1.1", 200);
+    assert_eq!(blocks[0][1..], [body]);
+}
+
+#[tokio::test]
+async fn status_flag_sets_the_answer_and_the_log_line() {
+    let receiver = Receiver::start(&["--status", "500"]);
+    let response = client().get(receiver.url("/fail")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.bytes().await.unwrap(), RECEIVED);
+    let blocks = receiver.blocks(1);
+    assert_log_line(&blocks[0][0], 1, "GET /fail HTTP/1.1", 500);
+}
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn secret_checks_x_hook_signature() {
+    let receiver = Receiver::start(&["--secret", "s3cret"]);
+    let http = client();
+    let body = r#"{"event": "updated"}"#;
+    let signatures = [
+        Some(sign("s3cret", body.as_bytes())),
+        Some(sign("wrong", body.as_bytes())),
+        None,
+    ];
+    for signature in &signatures {
+        let mut request = http
+            .post(receiver.url("/"))
+            .header("Content-Type", "text/plain")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("X-Hook-Signature", signature);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 200);
+    }
+    let blocks = receiver.blocks(3);
+    for (block, word) in blocks.iter().zip(["valid", "invalid", "missing"]) {
+        let end = block.len();
+        // After the headers and their empty line, before the body.
+        assert_eq!(block[end - 3..], ["", &format!("Signature: {word}"), body]);
+    }
+}
+
+#[test]
+fn json_flag_prints_one_object_per_request() {
+    let receiver = Receiver::start(&["--json", "--secret", "k"]);
+    let body = br#"{"a": 1}"#;
+    let request = format!(
+        "POST /j?x=1 HTTP/1.1\r\nHost: h\r\nX-Hook-Signature: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        sign("k", body),
+        body.len()
+    );
+    let mut stream = connect(receiver.port);
+    stream
+        .write_all(&[request.as_bytes(), body].concat())
+        .unwrap();
+    assert_eq!(read_response(&mut stream).status, 200);
+    stream
+        .write_all(b"PATCH / HTTP/1.1\r\nhost: h\r\nContent-Length: 2\r\n\r\n\xff\xfe")
+        .unwrap();
+    assert_eq!(read_response(&mut stream).status, 200);
+    let printed = receiver.wait_for(|lines| lines.len() >= 3);
+    let first: serde_json::Value = serde_json::from_str(&printed[1]).unwrap();
+    let time = first["time"].as_str().unwrap();
+    assert!(
+        regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+            .unwrap()
+            .is_match(time),
+        "time {time:?} is not RFC 3339"
+    );
+    let mut expected = serde_json::json!({
+        "n": 1, "time": time, "client": "127.0.0.1", "method": "POST", "path": "/j?x=1",
+        "version": "HTTP/1.1", "status": 200,
+        "headers": [["Host", "h"], ["X-Hook-Signature", sign("k", body)],
+                    ["Content-Type", "application/json"], ["Content-Length", "8"]],
+        "body": r#"{"a": 1}"#, "signature": "valid",
+    });
+    assert_eq!(first, expected);
+    let second: serde_json::Value = serde_json::from_str(&printed[2]).unwrap();
+    expected = serde_json::json!({
+        "n": 2, "time": second["time"], "client": "127.0.0.1", "method": "PATCH", "path": "/",
+        "version": "HTTP/1.1", "status": 200,
+        "headers": [["host", "h"], ["Content-Length", "2"]],
+        "body": "\\xff\\xfe", "body_base64": "//4=", "signature": "missing",
+    });
+    assert_eq!(second, expected);
+}
+
+#[test]
+fn non_utf8_bytes_are_escaped_with_a_note() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let response = exchange(
+        receiver.port,
+        b"POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\nabc\xff\xfed\xc3\xa9",
+    );
+    assert_eq!(response.status, 200);
+    let blocks = receiver.blocks(1);
+    assert_eq!(
+        blocks[0][1..],
+        [
+            r"abc\xff\xfedé",
+            r"(body is not valid UTF-8; non-UTF-8 bytes shown as \xNN escapes)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_max_body_get_413() {
+    let receiver = Receiver::start(&["--max-body", "1KiB", "--no-headers"]);
+    let http = client();
+    let too_big = http
+        .post(receiver.url("/big"))
+        .body(vec![b'x'; 1025])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let just_fits = http
+        .post(receiver.url("/fits"))
+        .body(vec![b'y'; 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(just_fits.status(), 200);
+    let chunked = "POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n".to_string()
+        + &"z".repeat(1024)
+        + "\r\n1\r\nz\r\n0\r\n\r\n";
+    assert_eq!(exchange(receiver.port, chunked.as_bytes()).status, 413);
+    let blocks = receiver.blocks(3);
+    assert_log_line(&blocks[0][0], 1, "POST /big HTTP/1.1", 413);
+    assert_eq!(
+        blocks[0][1..],
+        ["(Body of 1025 bytes exceeds --max-body 1024; request refused)"]
+    );
+    assert_log_line(&blocks[1][0], 2, "POST /fits HTTP/1.1", 200);
+    assert_eq!(blocks[1][1..], ["y".repeat(1024)]);
+    assert_log_line(&blocks[2][0], 3, "POST /chunked HTTP/1.1", 413);
+    assert_eq!(
+        blocks[2][1..],
+        ["(Body of at least 1025 bytes exceeds --max-body 1024; request refused)"]
+    );
+}
+
+#[test]
+fn chunked_bodies_are_decoded() {
+    let receiver = Receiver::start(&[]);
+    let response = exchange(
+        receiver.port,
+        b"POST /c HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5\r\n{\"a\":\r\n6;ext=1\r\n [1,2]\r\n1\r\n}\r\n0\r\n\r\n",
+    );
+    assert_eq!(response.status, 200);
+    let blocks = receiver.blocks(1);
+    assert_log_line(&blocks[0][0], 1, "POST /c HTTP/1.1", 200);
+    assert_eq!(
+        blocks[0][1..],
+        lines(
+            "Content-Type: application/json\nTransfer-Encoding: chunked\n\n\
+             {\n    \"a\": [\n        1,\n        2\n    ]\n}"
+        )[..]
+    );
+}
+
+#[test]
+fn expect_100_continue_is_answered_before_the_body() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let mut stream = connect(receiver.port);
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        .unwrap();
+    let interim = read_response(&mut stream);
+    assert_eq!(interim.head, "HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(b"ping").unwrap();
+    let response = read_response(&mut stream);
+    assert_eq!(response.status, 200);
+    assert_eq!(receiver.blocks(1)[0][1..], ["ping"]);
+}
+
+#[test]
+fn bad_requests_are_refused_and_the_server_carries_on() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let malformed = exchange(receiver.port, b"THIS IS NOT HTTP\r\n\r\n");
+    assert_eq!(malformed.status, 400);
+    assert!(malformed.head.contains("\r\nConnection: close\r\n"));
+    let huge_header = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(70 * 1024));
+    assert_eq!(exchange(receiver.port, huge_header.as_bytes()).status, 431);
+    let conflicting =
+        b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab".as_slice();
+    assert_eq!(exchange(receiver.port, conflicting).status, 400);
+    let good = exchange(receiver.port, b"GET /after HTTP/1.1\r\n\r\n");
+    assert_eq!(good.status, 200);
+    // Refused requests are not printed and do not use up a number.
+    let (_, printed) = receiver.stop("INT");
+    let blocks = split_blocks(&printed[1..]);
+    assert_eq!(blocks.len(), 1);
+    assert_log_line(&blocks[0][0], 1, "GET /after HTTP/1.1", 200);
+}
+
+#[test]
+fn a_stalled_client_is_dropped_without_blocking_others() {
+    let receiver = Receiver::start(&["--read-timeout", "2", "--no-headers"]);
+    let mut stalled = connect(receiver.port);
+    stalled
+        .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nonly")
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        exchange(receiver.port, b"GET /other HTTP/1.1\r\n\r\n").status,
+        200
+    );
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    // The server closes the stalled connection after about two seconds.
+    let read = std::io::Read::read(&mut stalled, &mut [0u8; 64]);
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let blocks = receiver.blocks(1);
+    assert_log_line(&blocks[0][0], 1, "GET /other HTTP/1.1", 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_print_whole_blocks() {
+    const N: usize = 50;
+    let receiver = Receiver::start(&[]);
+    let http = client();
+    let requests = (0..N).map(|i| {
+        let request = http
+            .post(receiver.url(&format!("/c/{i}")))
+            .header("Content-Type", "text/plain")
+            .body(format!("body of request {i}"));
+        async move { request.send().await.unwrap().status() }
+    });
+    for status in futures::future::join_all(requests).await {
+        assert_eq!(status, 200);
+    }
+    let blocks = receiver.blocks(N);
+    assert_eq!(blocks.len(), N);
+    let log = regex::Regex::new(r#"^\[(\d+)\] .* "POST /c/(\d+) HTTP/1\.1" 200 -$"#).unwrap();
+    let mut counters = Vec::new();
+    let mut seen = Vec::new();
+    for block in &blocks {
+        let captures = log
+            .captures(&block[0])
+            .unwrap_or_else(|| panic!("block does not start with a log line: {block:#?}"));
+        counters.push(captures[1].parse::<usize>().unwrap());
+        let i: usize = captures[2].parse().unwrap();
+        seen.push(i);
+        // Headers, the empty line, then this request's own body: nothing from another request.
+        let blank = block.iter().position(String::is_empty).unwrap();
+        assert!(
+            block[1..blank].iter().all(|h| h.contains(": ")),
+            "{block:#?}"
+        );
+        assert_eq!(block[blank + 1..], [format!("body of request {i}")]);
+    }
+    assert_eq!(counters, (1..=N).collect::<Vec<_>>());
+    seen.sort_unstable();
+    assert_eq!(seen, (0..N).collect::<Vec<_>>());
+}
+
+#[test]
+fn sigint_prints_exiting_and_exits_0() {
+    let receiver = Receiver::start(&[]);
+    assert_eq!(
+        exchange(receiver.port, b"GET / HTTP/1.1\r\n\r\n").status,
+        200
+    );
+    receiver.blocks(1);
+    let (status, printed) = receiver.stop("INT");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        printed[printed.len() - 3..],
+        ["------------", "", "Exiting..."]
+    );
+}
+
+#[test]
+fn sigterm_prints_exiting_and_exits_0() {
+    let receiver = Receiver::start(&[]);
+    let (status, printed) = receiver.stop("TERM");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(printed[1..], ["", "Exiting..."]);
+}
+
+#[test]
+fn head_requests_get_no_body() {
+    let receiver = Receiver::start(&["--no-headers"]);
+    let mut stream = connect(receiver.port);
+    stream
+        .write_all(b"HEAD /h HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    assert!(answer.contains("\r\nContent-Length: 18\r\n"), "{answer:?}");
+    assert!(
+        answer.ends_with("\r\nConnection: close\r\n\r\n"),
+        "{answer:?}"
+    );
+    let blocks = receiver.blocks(1);
+    assert_log_line(&blocks[0][0], 1, "HEAD /h HTTP/1.1", 200);
+    assert_eq!(blocks[0][1..], ["(No body)"]);
+}

@@ -17,8 +17,6 @@ while i + 9 <= #ARGV do
   local jkey = 'rq:job:' .. id
   local rkey = 'rq:results:' .. id
   redis.call('ZREM', 'rq:wip:' .. q, id .. ':' .. exec)
-  redis.call('DEL', 'rq:execution:' .. id .. ':' .. exec)
-  redis.call('ZREM', 'rq:executions:' .. id, exec)
   if redis.call('EXISTS', jkey) == 0 then
     -- deleted while it ran: nothing left to record
   elseif kind == 'ok' then

@@ -4,6 +4,9 @@
 -- ARGV: worker_key, worker_name, now (RQ timestamp), epoch (int), heartbeat_ttl, count,
 --       n_queues, queue names..., execution id prefix (24 hex), first execution counter
 -- Execution ids are the prefix and an 8-hex-digit counter: 32 hex characters, like RQ's uuid4().hex.
+-- RQ's per-execution hashes (rq:execution:*, rq:executions:*) are not written: only the worker
+-- that owns an execution reads them, and RQ lets them expire; leaving them out saves six Redis
+-- commands per job.
 local worker_key, worker_name, now = ARGV[1], ARGV[2], ARGV[3]
 local epoch, hb_ttl, count, nq = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if redis.call('EXISTS', 'rq:suspended') == 1 then
@@ -27,11 +30,6 @@ for qi = 1, nq do
       redis.call('ZADD', 'rq:wip:' .. q, epoch + hb_ttl, id .. ':' .. exec)
       redis.call('HSET', jkey, 'status', 'started', 'started_at', now, 'last_heartbeat', now, 'worker_name', worker_name)
       redis.call('PERSIST', jkey)
-      local ekey = 'rq:execution:' .. id .. ':' .. exec
-      redis.call('HSET', ekey, 'id', exec, 'created_at', epoch, 'last_heartbeat', epoch, 'worker_name', worker_name)
-      redis.call('EXPIRE', ekey, hb_ttl)
-      redis.call('ZADD', 'rq:executions:' .. id, epoch + hb_ttl + 60, exec)
-      redis.call('EXPIRE', 'rq:executions:' .. id, hb_ttl + 60)
       out[#out + 1] = {q, id, exec, fields}
     end
   end

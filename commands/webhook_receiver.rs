@@ -48,6 +48,10 @@ pub struct WebhookReceiverArgs {
     #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = receiver::parse_size)]
     pub max_body: u64,
 
+    /// Wait this many milliseconds before answering each request (to play a slow endpoint)
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay: u64,
+
     /// Close a connection that sends nothing for this many seconds
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
     pub read_timeout: Duration,
@@ -87,6 +91,7 @@ async fn webhook_receiver(ctx: Context, args: WebhookReceiverArgs) -> CommandRes
         verifier: args.secret.as_deref().map(Verifier::new),
         max_body: args.max_body,
         read_timeout: args.read_timeout,
+        delay: Duration::from_millis(args.delay),
         ..ReceiverOptions::default()
     };
     let (sink, writer) = receiver::sink::start(ctx.out().clone());

@@ -162,6 +162,9 @@ impl Connection {
         // A request framed both ways may be a smuggling attempt: answer it, then close (RFC 9112 §6.3).
         let ambiguous = framing == Framing::Chunked && head.header("content-length").is_some();
         let keep_alive = head.keep_alive() && !ambiguous;
+        if !options.delay.is_zero() {
+            tokio::time::sleep(options.delay).await;
+        }
         self.response.clear();
         http1::write_response(
             &mut self.response,

@@ -25,6 +25,8 @@ pub struct ReceiverOptions {
     pub read_timeout: Duration,
     /// Larger request heads are refused with 431.
     pub max_head: usize,
+    /// `--delay`: wait this long before answering, to play a slow endpoint.
+    pub delay: Duration,
 }
 
 impl Default for ReceiverOptions {
@@ -38,6 +40,7 @@ impl Default for ReceiverOptions {
             max_body: 10 * 1024 * 1024,
             read_timeout: Duration::from_secs(30),
             max_head: 64 * 1024,
+            delay: Duration::ZERO,
         }
     }
 }

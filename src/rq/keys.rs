@@ -43,16 +43,6 @@ pub fn dependents(id: &str) -> String {
     format!("rq:job:{id}:dependents")
 }
 
-/// `rq:execution:<id>:<execution>`.
-pub fn execution(id: &str, execution: &str) -> String {
-    format!("rq:execution:{id}:{execution}")
-}
-
-/// `rq:executions:<id>`.
-pub fn executions(id: &str) -> String {
-    format!("rq:executions:{id}")
-}
-
 /// The registries a queue has, each a sorted set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Registry {

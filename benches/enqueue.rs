@@ -8,8 +8,14 @@ use manage::{
 };
 
 fn main() {
-    let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
-    let options = LoadOptions { config_path: std::env::var_os("MANAGE_CONFIG").map(Into::into), overrides: Vec::new() };
+    let n: usize = std::env::var("N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let options = LoadOptions {
+        config_path: std::env::var_os("MANAGE_CONFIG").map(Into::into),
+        overrides: Vec::new(),
+    };
     let (settings, _) = Settings::load(&options).expect("settings");
     let events: Vec<Event> = (0..n)
         .map(|i| Event {
@@ -22,16 +28,30 @@ fn main() {
             timestamp: None,
         })
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let client = redis::Client::open(settings.redis.url.clone()).expect("redis url");
-        let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
         let start = std::time::Instant::now();
         let mut jobs = 0;
         for chunk in events.chunks(1000) {
-            jobs += enqueue_events(&mut conn, &settings, chunk).await.expect("enqueue").iter().map(Vec::len).sum::<usize>();
+            jobs += enqueue_events(&mut conn, &settings, chunk)
+                .await
+                .expect("enqueue")
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>();
         }
         let seconds = start.elapsed().as_secs_f64();
-        println!("library enqueue: {n} events -> {jobs} jobs in {seconds:.3} s = {:.0} jobs/s", jobs as f64 / seconds);
+        println!(
+            "library enqueue: {n} events -> {jobs} jobs in {seconds:.3} s = {:.0} jobs/s",
+            jobs as f64 / seconds
+        );
     });
 }

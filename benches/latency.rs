@@ -11,11 +11,23 @@ use manage::{
 };
 
 fn main() {
-    let rate: u64 = std::env::var("RATE").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let seconds: u64 = std::env::var("SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-    let options = LoadOptions { config_path: std::env::var_os("MANAGE_CONFIG").map(Into::into), overrides: Vec::new() };
+    let rate: u64 = std::env::var("RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let seconds: u64 = std::env::var("SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let options = LoadOptions {
+        config_path: std::env::var_os("MANAGE_CONFIG").map(Into::into),
+        overrides: Vec::new(),
+    };
     let (settings, _) = Settings::load(&options).expect("settings");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let client = redis::Client::open(settings.redis.url.clone()).expect("redis url");
         let mut conn = client.get_multiplexed_async_connection().await.expect("redis");

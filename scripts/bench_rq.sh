@@ -21,7 +21,11 @@ redis-cli -p "$PORT" config resetstat >/dev/null
 T0=$(now); "$BIN" -v 0 rqenqueue manage.echo --args '[1, "two"]' --count "$N" >/dev/null; T1=$(now)
 ENQ_CMDS=$(commands)
 redis-cli -p "$PORT" config resetstat >/dev/null
-T2=$(now); "$BIN" -v 0 rqworker --burst --concurrency "$CONCURRENCY" default; T3=$(now)
+RPID=$(cat "$DIR/redis.pid")
+rcpu() { awk '{print $14 + $15}' "/proc/$RPID/stat"; }
+R0=$(rcpu)
+T2=$(now); /usr/bin/time -f "worker CPU: %U s user, %S s system, max RSS %M KiB" "$BIN" -v 0 rqworker --burst --concurrency "$CONCURRENCY" default; T3=$(now)
+R1=$(rcpu); echo "redis-server CPU: $(( (R1 - R0) ))0 ms"
 RUN_CMDS=$(commands)
 FINISHED=$(redis-cli -p "$PORT" zcard rq:finished:default)
 python3 - "$N" "$T0" "$T1" "$T2" "$T3" "$ENQ_CMDS" "$RUN_CMDS" "$FINISHED" <<'PY'

@@ -317,3 +317,43 @@ fn another_crate_adds_its_own_command() {
         .current_dir(dir.path()));
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn logs_go_to_stderr_as_text_or_json_at_the_chosen_verbosity() {
+    let redis = RedisServer::start();
+    let dir = temp();
+    let out = run(manage(dir.path()).args([
+        "--log-format",
+        "json",
+        "rqworker",
+        "--burst",
+        "--redis-url",
+        &redis.url(),
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "logs never go to stdout");
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "INFO"
+            && l["message"].as_str().unwrap_or_default().contains("Worker")),
+        "{lines:?}"
+    );
+
+    let quiet = run(manage(dir.path()).args([
+        "-v",
+        "0",
+        "rqworker",
+        "--burst",
+        "--redis-url",
+        &redis.url(),
+    ]));
+    assert!(quiet.status.success());
+    assert!(
+        stderr(&quiet).is_empty(),
+        "verbosity 0 hides info lines: {}",
+        stderr(&quiet)
+    );
+}

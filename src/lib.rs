@@ -8,6 +8,8 @@
 //! - [`context`]: what a command gets: settings, output, the shared Redis connection and HTTP client.
 //! - [`error`]: [`CommandError`], printed as `CommandError: …` with an exit code.
 //! - [`receiver`]: the `webhook_receiver` HTTP listener that prints what it gets.
+//! - [`tasks`]: background tasks: queue, job and worker views and actions, for the `rq*`
+//!   commands and the `background_tasks` web page.
 //!
 //! Other crates add commands by depending on this one, registering with [`command!`], and
 //! calling [`main`] from their own `main.rs`.
@@ -24,6 +26,7 @@ pub mod redis_url;
 pub mod registry;
 pub mod rq;
 pub mod signals;
+pub mod tasks;
 
 /// The built-in commands, one file each.
 #[path = "../commands/mod.rs"]

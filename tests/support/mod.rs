@@ -2,6 +2,8 @@
 //! port, and helpers to run the real `manage` binary.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},

@@ -14,7 +14,8 @@ use std::{
 use fantoccini::{Client, ClientBuilder, Locator};
 use redis::Commands;
 use support::{
-    die_with_parent, free_port, manage_on, python_run, stderr, wait_until, RedisServer, Running,
+    background_tasks_url, die_with_parent, free_port, manage_on, python_run, stderr, wait_until,
+    RedisServer, Running,
 };
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -126,25 +127,6 @@ async fn screenshot(client: &Client, name: &str) {
     client.set_window_size(1440, 900).await.unwrap();
 }
 
-/// The server's URL (with its token) from its first line of output.
-pub fn server_url(server: &Running) -> String {
-    assert!(
-        wait_until(Duration::from_secs(15), || server
-            .output()
-            .contains("Background tasks: http://")),
-        "the server did not start: {}",
-        server.output()
-    );
-    let output = server.output();
-    let line = output
-        .lines()
-        .find(|l| l.starts_with("Background tasks: "))
-        .unwrap();
-    line.trim_start_matches("Background tasks: ")
-        .trim()
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_follows_the_failed_count_opens_a_job_and_requeues_it() {
     let driver = Driver::start();
@@ -193,7 +175,7 @@ async fn a_browser_follows_the_failed_count_opens_a_job_and_requeues_it() {
         .as_deref()
         == Some("idle")));
     let server = Running::start(&redis, &["background_tasks", "--bind", "127.0.0.1:0"]);
-    let url = server_url(&server);
+    let url = background_tasks_url(&server);
     let client = driver.client().await;
     client.set_window_size(1440, 900).await.unwrap();
 

@@ -517,7 +517,10 @@ async fn every_page_renders_every_job_whatever_it_holds() {
     ] {
         assert!(webhook.contains(expected), "{expected} in {webhook}");
     }
-    assert!(!webhook.contains("hunter2"), "secrets stay hidden");
+    assert!(
+        !webhook.contains("hunter2") && !webhook.contains("s3cret-value"),
+        "secrets stay hidden: {webhook}"
+    );
     let (_, python) = server
         .bearer_get(&format!("/jobs/{}", fixtures::PY_FAILED))
         .await;

@@ -167,7 +167,14 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
     let text = stdout(&webhook);
     assert!(text.contains("Webhook           site-hook"), "{text}");
     assert!(text.contains("Event             object_created"), "{text}");
-    assert!(!text.contains("hunter2"), "secrets stay hidden:\n{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("s3cret-value"),
+        "secrets stay hidden:\n{text}"
+    );
+    assert!(
+        text.contains("secret='********'"),
+        "even in the description:\n{text}"
+    );
     let webhook = json(&manage_on(&redis, &["rqjob", &jobs.webhook, "--json"]));
     assert_eq!(webhook["webhook"]["name"], "site-hook");
     assert_eq!(webhook["webhook"]["object_type"], "dcim.site");

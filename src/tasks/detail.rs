@@ -13,7 +13,13 @@ use super::{
     webhook::{self, WebhookInfo},
     TaskError, TaskResult,
 };
-use crate::{config::Settings, rq::job::Job};
+use crate::{
+    config::Settings,
+    rq::{
+        job::Job,
+        serializer::{self, Call},
+    },
+};
 
 /// Everything known about one job.
 #[derive(Debug, Clone, Serialize)]
@@ -140,7 +146,10 @@ pub fn describe(settings: &Settings, job: &Job, result: Option<LatestResult>) ->
             .as_ref()
             .ok()
             .map(|c| decode::redact(&Value::Object(c.kwargs.clone()))),
-        description: field(job, "description"),
+        description: field(job, "description").map(|stored| match &call {
+            Ok(call) => shown_description(call, stored),
+            Err(_) => stored,
+        }),
         created_at: field(job, "created_at"),
         enqueued_at: field(job, "enqueued_at"),
         started_at: field(job, "started_at"),
@@ -157,5 +166,23 @@ pub fn describe(settings: &Settings, job: &Job, result: Option<LatestResult>) ->
         webhook: call.ok().and_then(|c| webhook::info(settings, &c)),
         result,
         problems,
+    }
+}
+
+/// RQ's stored description is the call string, arguments included: when the arguments hold a
+/// secret, it is rebuilt from the redacted call so the secret is not shown there either.
+fn shown_description(call: &Call, stored: String) -> String {
+    let redacted = Call {
+        func_name: call.func_name.clone(),
+        args: call.args.iter().map(decode::redact).collect(),
+        kwargs: match decode::redact(&Value::Object(call.kwargs.clone())) {
+            Value::Object(map) => map,
+            _ => unreachable!("redact keeps objects"),
+        },
+    };
+    if redacted == *call {
+        stored
+    } else {
+        serializer::call_string(&redacted, 256)
     }
 }

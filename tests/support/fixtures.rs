@@ -11,7 +11,7 @@ pub struct Jobs {
     pub finished: String,
     /// `manage.fail(message='it broke')` run by our worker: failed.
     pub failed: String,
-    /// A webhook job (with an `Authorization` header in its kwargs) our worker failed.
+    /// A webhook job (with a `secret` and an `Authorization` header in its kwargs) our worker failed.
     pub webhook: String,
     /// `manage.echo` on `default`, enqueued by us after the worker ran: queued.
     pub queued: String,
@@ -67,7 +67,7 @@ pub fn every_status(redis: &RedisServer) -> Jobs {
         &[
             "extras.webhooks.send_webhook",
             "--kwargs",
-            r#"{"webhook": "site-hook", "event_rule": "sites", "object_type": "dcim.site", "event_type": "object_created", "data": {"id": 7, "name": "Amsterdam <b>"}, "timestamp": "2026-11-28T10:00:00+00:00", "username": "admin", "headers": {"Authorization": "Bearer hunter2"}}"#,
+            r#"{"webhook": "site-hook", "secret": "s3cret-value", "event_rule": "sites", "object_type": "dcim.site", "event_type": "object_created", "data": {"id": 7, "name": "Amsterdam <b>"}, "timestamp": "2026-11-28T10:00:00+00:00", "username": "admin", "headers": {"Authorization": "Bearer hunter2"}}"#,
         ],
     );
     let out = manage_on(

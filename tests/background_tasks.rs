@@ -464,6 +464,7 @@ async fn every_page_renders_every_job_whatever_it_holds() {
     let (_, refreshing) = server.bearer_get("/?refresh=5").await;
     assert!(refreshing.contains(r#"<meta http-equiv="refresh" content="5">"#));
 
+    let links = regex::Regex::new(r#"href="/jobs/([^"]+)""#).unwrap();
     let mut ids = Vec::new();
     for queue in ["default", "pyq"] {
         for status in [
@@ -479,7 +480,6 @@ async fn every_page_renders_every_job_whatever_it_holds() {
                 .bearer_get(&format!("/queues/{queue}/{status}?per_page=100"))
                 .await;
             assert_eq!(code, StatusCode::OK, "{queue}/{status}");
-            let links = regex::Regex::new(r#"href="/jobs/([^"]+)""#).unwrap();
             ids.extend(links.captures_iter(&page).map(|c| c[1].to_string()));
         }
     }

@@ -46,7 +46,9 @@ async fn rqstats(ctx: Context, args: RqStatsArgs) -> CommandResult {
             Err(error) => return Err(error),
         };
         if redraw {
-            ctx.out().write_bytes(format!("{CLEAR}{block}").as_bytes());
+            ctx.out().write_bytes(
+                format!("{CLEAR}Every {seconds} s; Ctrl-C to stop. {block}").as_bytes(),
+            );
         } else if args.json || first {
             ctx.out().write_bytes(block.as_bytes());
         } else {

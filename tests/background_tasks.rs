@@ -305,6 +305,26 @@ async fn a_browser_session_needs_the_forms_csrf_token_to_act() {
     assert!(page.contains("Requeued 3 jobs"), "{page}");
     assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 0);
 
+    let path = format!("/jobs/{}/delete", jobs.finished);
+    let response = server
+        .session_post(&cookie, &path, &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/queues/default/finished",
+        "back to the list the job was in"
+    );
+    let (_, page) = server
+        .session_get(&cookie, "/queues/default/finished")
+        .await;
+    assert!(
+        page.contains(&format!("Job {} has been deleted.", jobs.finished)),
+        "{page}"
+    );
+    assert!(!conn
+        .exists::<_, bool>(format!("rq:job:{}", jobs.finished))
+        .unwrap());
+
     let response = server
         .session_post(
             &cookie,

@@ -154,8 +154,8 @@ pub fn job_list(jobs: &[JobSummary]) -> String {
             vec![
                 j.id.clone(),
                 j.queue.clone(),
-                decode::cut(&j.status, 40),
-                decode::cut(&j.function, 60),
+                decode::cut(&j.status, 30),
+                decode::cut(&j.function, 50),
                 j.created_at
                     .as_deref()
                     .map(display_time)

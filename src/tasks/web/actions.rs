@@ -111,7 +111,7 @@ pub async fn job_action(
         move |done| {
             if !deleted {
                 job_page
-            } else if done.queue.is_empty() {
+            } else if crate::tasks::check_queue(&done.queue).is_err() {
                 "/".into()
             } else {
                 format!(

@@ -10,6 +10,8 @@
 //! - [`webhooks`]: events to rules (NetBox conditions), templates to URL, headers and body, and
 //!   signatures; pure logic, no Redis or HTTP.
 //! - [`receiver`]: the `webhook_receiver` HTTP listener that prints what it gets.
+//! - [`tasks`]: background tasks: queue, job and worker views and actions, for the `rq*`
+//!   commands and the `background_tasks` web page.
 //!
 //! Other crates add commands by depending on this one, registering with [`command!`], and
 //! calling [`main`] from their own `main.rs`.
@@ -27,6 +29,7 @@ pub mod redis_url;
 pub mod registry;
 pub mod rq;
 pub mod signals;
+pub mod tasks;
 pub mod webhooks;
 
 /// The built-in commands, one file each.

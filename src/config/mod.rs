@@ -6,6 +6,6 @@ mod sections;
 mod validate;
 
 pub use load::{ConfigError, ConfigSource, LoadOptions, Loaded, Problem};
-pub use sections::{HttpSettings, RedisSettings, Settings, WorkerSettings};
+pub use sections::{HttpSettings, RedisSettings, Settings, UiSettings, WorkerSettings};
 mod show;
 pub use show::{difference, redacted};

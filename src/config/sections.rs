@@ -16,6 +16,8 @@ pub struct Settings {
     pub webhooks: Vec<crate::webhooks::WebhookConfig>,
     /// `[[event_rules]]`: which events send which webhook.
     pub event_rules: Vec<crate::webhooks::EventRuleConfig>,
+    /// The `manage background_tasks` web page.
+    pub ui: UiSettings,
 }
 
 /// `[redis]`: the connection every command shares.
@@ -84,6 +86,29 @@ impl Default for WorkerSettings {
             concurrency: 64,
             queues: vec!["high".into(), "default".into(), "low".into()],
             worker_ttl: 420,
+        }
+    }
+}
+
+/// `[ui]`: the `manage background_tasks` web page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSettings {
+    /// The access token; empty means a fresh one is generated at each start and printed with
+    /// the URL, so a page left open elsewhere stops working when the server restarts.
+    pub token: String,
+    /// Where the page listens; loopback by default so only this machine can reach it.
+    pub bind: String,
+    /// Seconds between automatic reloads of every page; 0 turns it off (`?refresh=N` still works).
+    pub refresh: u64,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        Self {
+            token: String::new(),
+            bind: "127.0.0.1:8000".into(),
+            refresh: 0,
         }
     }
 }

@@ -54,6 +54,30 @@ impl Settings {
             };
             problems.push(Problem::entry(section, problem));
         }
+        if self.ui.bind.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(Problem::new(
+                "ui.bind",
+                format!(
+                    "expected an address and port such as 127.0.0.1:8000, found {:?}",
+                    self.ui.bind
+                ),
+            ));
+        }
+        if !self.ui.token.is_empty() && self.ui.token.chars().count() < 16 {
+            problems.push(Problem::new(
+                "ui.token",
+                "expected at least 16 characters (or empty, to generate one at start)",
+            ));
+        }
+        if self.ui.refresh > 3600 {
+            problems.push(Problem::new(
+                "ui.refresh",
+                format!(
+                    "expected 0 (off) to 3600 seconds, found {}",
+                    self.ui.refresh
+                ),
+            ));
+        }
         problems
     }
 }

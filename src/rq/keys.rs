@@ -43,6 +43,11 @@ pub fn dependents(id: &str) -> String {
     format!("rq:job:{id}:dependents")
 }
 
+/// `rq:job::<id>:dependencies`: the ids a job waits on. The double colon is RQ's own spelling.
+pub fn dependencies(id: &str) -> String {
+    format!("rq:job::{id}:dependencies")
+}
+
 /// The registries a queue has, each a sorted set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Registry {
@@ -105,6 +110,12 @@ pub fn worker(name: &str) -> String {
     format!("{WORKER_PREFIX}{name}")
 }
 
+/// The worker name in a `rq:workers` member, if it is one.
+pub fn worker_name(key: &str) -> Option<&str> {
+    key.strip_prefix(WORKER_PREFIX)
+        .filter(|name| !name.is_empty())
+}
+
 /// `rq:workers:<queue>`: the workers serving a queue.
 pub fn queue_workers(queue: &str) -> String {
     format!("rq:workers:{queue}")
@@ -159,6 +170,8 @@ mod tests {
         assert_eq!(Registry::Started.key("q"), "rq:wip:q");
         assert_eq!(Registry::Failed.key("q"), "rq:failed:q");
         assert_eq!(worker("w1"), "rq:worker:w1");
+        assert_eq!(worker_name("rq:worker:w1"), Some("w1"));
+        assert_eq!(dependencies("j"), "rq:job::j:dependencies");
         assert_eq!(queue_name("rq:queue:high"), Some("high"));
         assert_eq!(queue_name("high"), None);
         assert_eq!(queue_name("rq:queue:high:intermediate"), None);

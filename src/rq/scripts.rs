@@ -23,3 +23,8 @@ pub static CLEANUP: LazyLock<Script> =
 /// Scheduled registry → queue.
 pub static SCHEDULE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/schedule.lua")));
+/// A job, everywhere it is kept (NetBox's delete).
+pub static DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/delete.lua")));
+/// An ended job back onto its queue (NetBox's enqueue, to re-send a webhook).
+pub static ENQUEUE_AGAIN: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/enqueue_again.lua")));

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod endpoint;
+pub mod fixtures;
 
 use std::{
     net::TcpListener,
@@ -332,4 +333,23 @@ pub fn manage_on(redis: &RedisServer, args: &[&str]) -> Output {
     run(manage(dir.path())
         .args(args)
         .env("MANAGE_REDIS_URL", redis.url()))
+}
+
+/// The URL (with its token) a `manage background_tasks` process printed on its first line.
+pub fn background_tasks_url(server: &Running) -> String {
+    assert!(
+        wait_until(Duration::from_secs(15), || server
+            .output()
+            .contains("Background tasks: http://")),
+        "the server did not start: {}",
+        server.output()
+    );
+    let output = server.output();
+    let line = output
+        .lines()
+        .find(|l| l.starts_with("Background tasks: "))
+        .expect("the URL line");
+    line.trim_start_matches("Background tasks: ")
+        .trim()
+        .to_string()
 }

@@ -1,0 +1,34 @@
+-- Deletes a job everywhere RQ keeps it, as NetBox's delete button (`Job.delete`) does: off its
+-- queue list, out of every registry of its queue, then its hash, results, executions and
+-- dependency sets, in one atomic step.
+-- ARGV: job id (already checked against RQ's id rules, so it is safe in a MATCH pattern).
+-- Returns {status, origin} of the deleted job, or {} when there is no such job.
+local id = ARGV[1]
+local jkey = 'rq:job:' .. id
+if redis.call('EXISTS', jkey) == 0 then
+  return {}
+end
+local status = redis.call('HGET', jkey, 'status') or ''
+local origin = redis.call('HGET', jkey, 'origin') or ''
+if origin ~= '' then
+  redis.call('LREM', 'rq:queue:' .. origin, 0, id)
+  redis.call('LREM', 'rq:queue:' .. origin .. ':intermediate', 0, id)
+  for _, prefix in ipairs({'rq:finished:', 'rq:failed:', 'rq:scheduled:', 'rq:deferred:', 'rq:canceled:'}) do
+    redis.call('ZREM', prefix .. origin, id)
+  end
+  local wip = 'rq:wip:' .. origin
+  local members = {}
+  local cursor = '0'
+  repeat
+    local page = redis.call('ZSCAN', wip, cursor, 'MATCH', id .. ':*', 'COUNT', 1000)
+    cursor = page[1]
+    for i = 1, #page[2], 2 do members[#members + 1] = page[2][i] end
+  until cursor == '0'
+  for _, member in ipairs(members) do redis.call('ZREM', wip, member) end
+end
+for _, exec in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
+  redis.call('DEL', 'rq:execution:' .. id .. ':' .. exec)
+end
+redis.call('DEL', jkey, 'rq:results:' .. id, 'rq:job:' .. id .. ':dependents',
+  'rq:job::' .. id .. ':dependencies', 'rq:executions:' .. id)
+return {status, origin}

@@ -1,0 +1,225 @@
+//! `manage background_tasks`: the queues, jobs and workers as a web page, with the actions an
+//! admin needs, served by axum with HTML rendered on the server (minijinja, auto-escaped) and
+//! usable without JavaScript.
+//!
+//! URLs (all need the token; see [`auth`]):
+//! - `GET /`: queues with a count per registry (each a link), workers.
+//! - `GET /queues/{queue}/{status}?page=N`: a page of that queue's jobs in that status.
+//! - `GET /jobs/{id}`: one job.
+//! - `GET /workers`: the workers in detail.
+//! - `POST /jobs/{id}/requeue|delete|stop|enqueue`, `POST /queues/{queue}/requeue-failed`.
+//! - `GET /static/style.css`: the stylesheet (public).
+//!
+//! Any page takes `?refresh=N` to reload itself every N seconds (`[ui] refresh` sets a default).
+//!
+//! - [`auth`]: token, sessions, CSRF.
+//! - [`render`]: the templates and their filters.
+//! - [`pages`]: the GET handlers.
+//! - [`actions`]: the POST handlers.
+
+pub mod actions;
+pub mod auth;
+pub mod pages;
+pub mod render;
+
+use std::{future::Future, sync::Arc};
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use redis::aio::ConnectionManager;
+
+use crate::config::Settings;
+pub use auth::{Auth, Caller};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    redis: ConnectionManager,
+    settings: Arc<Settings>,
+    auth: Auth,
+    templates: render::Templates,
+    refresh: u64,
+}
+
+impl AppState {
+    /// State for one server: its Redis connection, settings, token, and default refresh.
+    pub fn new(
+        redis: ConnectionManager,
+        settings: Arc<Settings>,
+        token: impl Into<String>,
+        cookie_name: impl Into<String>,
+    ) -> Self {
+        let refresh = settings.ui.refresh;
+        Self {
+            inner: Arc::new(Inner {
+                redis,
+                settings,
+                auth: Auth::new(token, cookie_name),
+                templates: render::Templates::new(),
+                refresh,
+            }),
+        }
+    }
+
+    /// A handle on the shared Redis connection.
+    pub fn redis(&self) -> ConnectionManager {
+        self.inner.redis.clone()
+    }
+
+    /// The settings the server started with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Token, sessions and CSRF.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The templates.
+    pub fn templates(&self) -> &render::Templates {
+        &self.inner.templates
+    }
+
+    /// Seconds between automatic reloads when the URL does not say (0: off).
+    pub fn default_refresh(&self) -> u64 {
+        self.inner.refresh
+    }
+}
+
+/// The whole application: public stylesheet, pages and actions behind the token, and security
+/// headers on every response.
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/", get(pages::queues))
+        .route("/workers", get(pages::workers))
+        .route("/queues/{queue}/{status}", get(pages::jobs))
+        .route("/queues/{queue}/requeue-failed", post(actions::requeue_all))
+        .route("/jobs/{id}", get(pages::job))
+        .route("/jobs/{id}/{action}", post(actions::job_action))
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), require_auth));
+    Router::new()
+        .route("/static/style.css", get(stylesheet))
+        .merge(protected)
+        .layer(middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        render::STYLESHEET,
+    )
+        .into_response()
+}
+
+/// No framing, no sniffing, no referrer (a URL may still carry the token), only our own styles,
+/// forms posting only to us, and nothing cached.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Lets a request through with a [`Caller`] when it carries the bearer token or a live session
+/// cookie; turns `?token=` into a session and a redirect; refuses everything else with 401.
+async fn require_auth(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let auth = state.auth();
+    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
+        let given = value.to_str().unwrap_or_default();
+        return match given.strip_prefix("Bearer ") {
+            Some(token) if auth.token_matches(token.trim()) => {
+                request.extensions_mut().insert(Caller::Bearer);
+                next.run(request).await
+            }
+            _ => pages::unauthorized(&state),
+        };
+    }
+    let query = request.uri().query().unwrap_or_default();
+    let token = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    if let Some(token) = token {
+        let safe = matches!(*request.method(), Method::GET | Method::HEAD);
+        if !(safe && auth.token_matches(&token)) {
+            return pages::unauthorized(&state);
+        }
+        let rest: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .filter(|(k, _)| k != "token")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut location = request.uri().path().to_string();
+        if !rest.is_empty() {
+            location.push('?');
+            location.push_str(
+                &url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(rest)
+                    .finish(),
+            );
+        }
+        let cookie = format!(
+            "{}={}; HttpOnly; SameSite=Strict; Path=/",
+            auth.cookie_name(),
+            auth.new_session()
+        );
+        return (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, location), (header::SET_COOKIE, cookie)],
+        )
+            .into_response();
+    }
+    let session = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == auth.cookie_name())
+        .find_map(|(_, value)| auth.session(value));
+    match session {
+        Some(id) => {
+            request.extensions_mut().insert(Caller::Session(id));
+            next.run(request).await
+        }
+        None => pages::unauthorized(&state),
+    }
+}

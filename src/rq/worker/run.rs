@@ -451,7 +451,7 @@ async fn wait_or_stop(
     }
 }
 
-async fn queues_empty(conn: &mut redis::aio::ConnectionManager, queues: &[String]) -> bool {
+async fn queues_empty(conn: &mut crate::redis_conn::RedisConn, queues: &[String]) -> bool {
     let mut pipe = redis::pipe();
     for queue in queues {
         pipe.llen(crate::rq::keys::queue(queue));
@@ -464,7 +464,7 @@ async fn queues_empty(conn: &mut redis::aio::ConnectionManager, queues: &[String
 
 /// Heartbeats every few seconds, maintenance every minute, the scheduler every second.
 async fn upkeep_loop(
-    mut conn: redis::aio::ConnectionManager,
+    mut conn: crate::redis_conn::RedisConn,
     me: Identity,
     options: WorkerOptions,
     in_flight: InFlight,
@@ -517,7 +517,7 @@ async fn upkeep_loop(
 }
 
 /// One maintenance pass over the worker's queues; `reclaim` takes back a crashed run's jobs.
-async fn maintain(conn: &mut redis::aio::ConnectionManager, me: &Identity, reclaim: Option<&str>) {
+async fn maintain(conn: &mut crate::redis_conn::RedisConn, me: &Identity, reclaim: Option<&str>) {
     for queue in &me.queues {
         match upkeep::clean(conn, queue, &me.name, reclaim).await {
             Ok(cleaned) if cleaned.requeued + cleaned.failed > 0 => tracing::warn!(

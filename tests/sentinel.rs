@@ -11,8 +11,7 @@ use std::{
 };
 
 use support::{
-    die_with_parent, endpoint::Endpoint, free_port, load, stderr, wait_until, RedisServer,
-    Running,
+    die_with_parent, endpoint::Endpoint, free_port, load, stderr, wait_until, RedisServer, Running,
 };
 
 const MASTER: &str = "mymaster";
@@ -162,7 +161,8 @@ fn worker_follows_a_failover_and_loses_nothing() {
             .all(|s| s.master() == Some(replica.port()))),
         "the sentinels never promoted the replica"
     );
-    assert!(wait_until(Duration::from_secs(30), || role(&replica) == "master"
+    assert!(wait_until(Duration::from_secs(30), || role(&replica)
+        == "master"
         && role(&master) == "slave"));
     enqueue(dir.path(), "after", 0..500);
 

@@ -162,13 +162,17 @@ pub async fn run(ctx: &Context, options: WorkerOptions) -> Result<WorkerReport, 
     let mut outage_logged = false;
     let mut suspended_logged = false;
     let mut cold = false;
+    let mut backlog = false;
 
     'main: loop {
         if options.max_jobs.is_some_and(|max| taken_total >= max) {
             break;
         }
         // Wait for room, but take jobs in batches: at least a quarter of the slots when busy.
-        let want_at_least = if in_flight.lock().expect("in-flight lock").is_empty() {
+        // Right after a full batch (a backlog), the slots still free are filled once at once,
+        // so a worker with a backlog holds `concurrency` jobs, not up to a quarter less.
+        let filling = std::mem::take(&mut backlog) && slots.available_permits() > 0;
+        let want_at_least = if filling || in_flight.lock().expect("in-flight lock").is_empty() {
             1
         } else {
             (options.concurrency / 4).max(1)
@@ -295,6 +299,7 @@ pub async fn run(ctx: &Context, options: WorkerOptions) -> Result<WorkerReport, 
         }
         poll = Duration::from_millis(1);
         last_job = Instant::now();
+        backlog = !filling && jobs.len() == count;
         taken_total += jobs.len() as u64;
         let unused = room.num_permits() - jobs.len();
         if unused > 0 {

@@ -118,7 +118,7 @@ impl Context {
                 let timeout = Duration::from_secs_f64(self.settings().redis.connect_timeout);
                 RedisConn::connect(&self.settings().redis.url, timeout)
                     .await
-                    .map_err(|e| self.unreachable(format!("{e:#}")))
+                    .map_err(|e| self.unreachable(describe(&e)))
             })
             .await
             .cloned()
@@ -152,4 +152,20 @@ impl Context {
             crate::http::build_client(&self.settings().http, &crate::http::TlsOptions::default())?;
         Ok(self.inner.http.get_or_init(|| client).clone())
     }
+}
+
+/// An error with its causes, each said once (a Redis I/O error repeats its source in its own
+/// text, which `{:#}` would print twice).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }

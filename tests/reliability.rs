@@ -167,10 +167,18 @@ fn redis_outage_under_load_is_reported_and_survived() {
         worker.output()
     );
     let counts = deliveries(&endpoint);
+    let log = worker.output();
     eprintln!(
-        "outage: {} distinct delivered, {} twice",
+        "outage: {} distinct delivered, {} twice; enqueue_event said: {}; worker said:\n{}\n({} heartbeat warnings, {} outcome-write retries)",
         counts.len(),
-        twice(&counts)
+        twice(&counts),
+        message.trim(),
+        log.lines()
+            .filter(|l| l.contains("Redis unavailable") || l.contains("Redis is back"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        log.matches("heartbeat failed").count(),
+        log.matches("cannot record").count(),
     );
 }
 

@@ -4,12 +4,12 @@
 # Events are enqueued in chunks with `enqueue_event --lines` while the worker runs, so the
 # queue stays bounded. Prints the worker's RSS (VmRSS) at the start, middle and end, and how
 # many webhooks arrived; the RSS must not grow with the count.
-# usage: scripts/soak.sh [N] [CONCURRENCY]
+# usage: scripts/soak.sh [N] [CONCURRENCY]   (MANAGE_BIN=path skips the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}; CONCURRENCY=${2:-64}; CHUNK=50000
-cargo build --release --locked -q --bin manage
-BIN=$PWD/target/release/manage
+if [ -z "${MANAGE_BIN:-}" ]; then cargo build --release --locked -q --bin manage; fi
+BIN=${MANAGE_BIN:-$PWD/target/release/manage}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port); HTTP_PORT=$(free_port)
 DIR=$(mktemp -d)
@@ -78,7 +78,7 @@ a, b = int(sys.argv[1]), int(sys.argv[2])
 w = sys.stdout.write
 for i in range(a, b):
     w('{\"object_type\": \"dcim.site\", \"event\": \"updated\", \"data\": {\"id\": %d, \"name\": \"site %d\"}, \"request_id\": \"soak-%d\"}\n' % (i, i, i))
-" "$1" "$(( $1 + CHUNK < N ? $1 + CHUNK : N ))" | "$BIN" -v 0 enqueue_event --lines
+" "$1" "$(( $1 + CHUNK < N ? $1 + CHUNK : N ))" | "$BIN" -v 0 enqueue_event --lines >/dev/null
 }
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$1/status"; }
 delivered() { cat "$DIR/count" 2>/dev/null | cut -d' ' -f1 || echo 0; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `manage` and its tests need on a fresh Debian machine that has Rust:
-# Debian's redis-server (when the binary is missing), Chromium and its WebDriver (when
-# /usr/bin/chromedriver is missing; the background-tasks page is tested in a real browser), and a
-# Python virtualenv with rq==2.12.0 (the interop partner in the tests).
+# Debian's redis-server and redis-sentinel (when missing; tests/sentinel.rs runs three
+# sentinels), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
+# background-tasks page is tested in a real browser), and a Python virtualenv with rq==2.12.0
+# (the interop partner in the tests).
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 packages=()
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-liberation)

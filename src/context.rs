@@ -3,7 +3,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 use crate::{
@@ -11,6 +10,7 @@ use crate::{
     config::{ConfigSource, Settings},
     error::CommandError,
     output::Output,
+    redis_conn::RedisConn,
     redis_url::RedisTarget,
 };
 
@@ -27,7 +27,7 @@ struct Inner {
     globals: GlobalOptions,
     out: Output,
     err: Output,
-    redis: OnceCell<ConnectionManager>,
+    redis: OnceCell<RedisConn>,
     http: std::sync::OnceLock<reqwest::Client>,
 }
 
@@ -108,22 +108,17 @@ impl Context {
             .unwrap_or_else(|_| crate::redis_url::mask_password(&self.settings().redis.url))
     }
 
-    /// The shared, multiplexed Redis connection. It reconnects by itself after an outage; the
-    /// first connection failing is reported with the (password-free) URL.
-    pub async fn redis(&self) -> Result<ConnectionManager, CommandError> {
+    /// The shared, multiplexed Redis connection. It reconnects by itself after an outage and,
+    /// behind Sentinel, follows a failover to the new master; the first connection failing is
+    /// reported with the (password-free) URL.
+    pub async fn redis(&self) -> Result<RedisConn, CommandError> {
         self.inner
             .redis
             .get_or_try_init(|| async {
-                let client = self.redis_client().await?;
                 let timeout = Duration::from_secs_f64(self.settings().redis.connect_timeout);
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(None)
-                    .set_number_of_retries(2)
-                    .set_max_delay(Duration::from_secs(2));
-                ConnectionManager::new_with_config(client, config)
+                RedisConn::connect(&self.settings().redis.url, timeout)
                     .await
-                    .map_err(|e| self.unreachable(e))
+                    .map_err(|e| self.unreachable(describe(&e)))
             })
             .await
             .cloned()
@@ -157,4 +152,20 @@ impl Context {
             crate::http::build_client(&self.settings().http, &crate::http::TlsOptions::default())?;
         Ok(self.inner.http.get_or_init(|| client).clone())
     }
+}
+
+/// An error with its causes, each said once (a Redis I/O error repeats its source in its own
+/// text, which `{:#}` would print twice).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -1,6 +1,14 @@
 //! Opening Redis clients from `[redis] url`, directly or through Sentinel.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use redis::{
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
+    Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, ServerErrorKind, Value,
+};
 
 use crate::redis_url::RedisTarget;
 
@@ -65,4 +73,176 @@ async fn ask_sentinels(
         }
     }
     Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no sentinel given")))
+}
+
+/// The shared Redis connection every command and the worker use: a multiplexed
+/// [`ConnectionManager`] that reconnects by itself after an outage. Behind a Sentinel URL it
+/// also follows failovers: when the server it talks to turns read-only (a demoted master) or
+/// drops the connection, it asks the sentinels for the current master and, if that moved,
+/// swaps in a connection to the new one. Cloning is cheap; clones share the swap.
+#[derive(Clone)]
+pub struct RedisConn {
+    current: Arc<RwLock<Current>>,
+    follow: Option<Arc<Follow>>,
+}
+
+/// The connection in use and how many times it was swapped (so concurrent failures swap once).
+#[derive(Clone)]
+struct Current {
+    conn: ConnectionManager,
+    generation: u64,
+}
+
+/// What is needed to find and reach a new master after a failover.
+struct Follow {
+    url: String,
+    timeout: Duration,
+    master: std::sync::Mutex<String>,
+    /// Held while asking the sentinels; holds when they were last asked.
+    asking: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// The least time between two rounds of asking the sentinels, so a flood of errors on many
+/// in-flight commands turns into one question.
+const RESOLVE_EVERY: Duration = Duration::from_millis(500);
+
+impl RedisConn {
+    /// Connects to the configured server (for Sentinel, the master the sentinels name now).
+    /// `timeout` bounds connecting and every reply, so a hung server cannot hang a command.
+    pub async fn connect(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let sentinel = matches!(
+            RedisTarget::parse(url).map_err(anyhow::Error::msg)?,
+            RedisTarget::Sentinel { .. }
+        );
+        let client = client_for(url, timeout).await?;
+        let master = client.get_connection_info().addr().to_string();
+        let conn = manager(client, timeout).await?;
+        Ok(Self {
+            current: Arc::new(RwLock::new(Current {
+                conn,
+                generation: 0,
+            })),
+            follow: sentinel.then(|| {
+                Arc::new(Follow {
+                    url: url.to_string(),
+                    timeout,
+                    master: std::sync::Mutex::new(master),
+                    asking: tokio::sync::Mutex::new(None),
+                })
+            }),
+        })
+    }
+
+    fn current(&self) -> Current {
+        self.current.read().expect("redis connection lock").clone()
+    }
+
+    /// After an error that may mean a failover: asks the sentinels where the master is and
+    /// swaps connections if it moved. True when the connection now in use is newer than the
+    /// one that failed.
+    async fn follow_master(&self, follow: &Follow, failed: u64) -> bool {
+        let mut asked = follow.asking.lock().await;
+        if self.current().generation != failed {
+            return true;
+        }
+        if asked.is_some_and(|at| at.elapsed() < RESOLVE_EVERY) {
+            return false;
+        }
+        *asked = Some(Instant::now());
+        let client = match client_for(&follow.url, follow.timeout).await {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::warn!("cannot ask the sentinels for the current master: {error:#}");
+                return false;
+            }
+        };
+        let address = client.get_connection_info().addr().to_string();
+        if *follow.master.lock().expect("master lock") == address {
+            return false;
+        }
+        match manager(client, follow.timeout).await {
+            Ok(conn) => {
+                tracing::warn!("Redis master moved to {address} (failover); using it from now on");
+                *follow.master.lock().expect("master lock") = address;
+                let mut current = self.current.write().expect("redis connection lock");
+                current.conn = conn;
+                current.generation += 1;
+                true
+            }
+            Err(error) => {
+                tracing::warn!("cannot connect to the new Redis master {address}: {error}");
+                false
+            }
+        }
+    }
+
+    /// Runs one request, following a failover when the error says the master moved. A
+    /// command refused with READONLY did nothing, so it is sent again to the new master;
+    /// any other failure is returned for the caller to retry as it sees fit.
+    async fn request<'a, T, F>(&'a self, send: F) -> RedisResult<T>
+    where
+        F: Fn(ConnectionManager) -> RedisFuture<'a, T>,
+    {
+        let Current { conn, generation } = self.current();
+        let result = send(conn).await;
+        let (Some(follow), Err(error)) = (&self.follow, &result) else {
+            return result;
+        };
+        let read_only = is_read_only(error);
+        if !(read_only || error.is_io_error() || error.is_connection_dropped()) {
+            return result;
+        }
+        if self.follow_master(follow, generation).await && read_only {
+            return send(self.current().conn).await;
+        }
+        result
+    }
+}
+
+/// Whether the server refused a write because it is a replica (also inside a script or
+/// transaction, where the code is wrapped in another error).
+fn is_read_only(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
+        || error.to_string().contains("READONLY")
+}
+
+async fn manager(client: redis::Client, timeout: Duration) -> RedisResult<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT.max(timeout)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(2));
+    ConnectionManager::new_with_config(client, config).await
+}
+
+/// The longest wait for one reply on the shared connection. Nothing sent on it blocks on the
+/// server side (blocking pops and pub/sub use their own connections), so a reply this late
+/// means a hung server; failing lets the caller log it and retry instead of hanging forever.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let this: &'a RedisConn = self;
+        Box::pin(
+            this.request(move |mut conn| {
+                Box::pin(async move { conn.req_packed_command(cmd).await })
+            }),
+        )
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let this: &'a RedisConn = self;
+        Box::pin(this.request(move |mut conn| {
+            Box::pin(async move { conn.req_packed_commands(pipeline, offset, count).await })
+        }))
+    }
+
+    fn get_db(&self) -> i64 {
+        self.current().conn.get_db()
+    }
 }

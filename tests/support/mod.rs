@@ -4,6 +4,7 @@
 
 pub mod endpoint;
 pub mod fixtures;
+pub mod load;
 
 use std::{
     net::TcpListener,
@@ -290,6 +291,26 @@ impl Running {
         let child = manage(dir.path())
             .args(args)
             .env("MANAGE_REDIS_URL", redis.url())
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("spawn manage");
+        Self {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Starts `manage <args>` in `cwd` (which holds the project's manage.toml), with stdout and
+    /// stderr in a log file.
+    pub fn start_in(cwd: &Path, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("out.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = manage(cwd)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use crate::redis_conn::RedisConn;
 use tokio::sync::mpsc;
 
 use super::execute::Outcome;
@@ -102,7 +102,7 @@ fn record(ended: &Ended) -> [String; 10] {
 
 /// Writes one batch. `idle` says nothing else is in flight, so the worker shows as idle.
 pub async fn write(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     worker_key: &str,
     worker_name: &str,
     batch: &[Ended],
@@ -149,7 +149,7 @@ pub async fn write(
 /// Redis outage so no outcome is dropped. `unwritten` counts outcomes sent but not yet written;
 /// `in_flight` tells whether the worker is now idle.
 pub async fn writer(
-    mut conn: ConnectionManager,
+    mut conn: RedisConn,
     worker_key: String,
     worker_name: String,
     mut ended: mpsc::UnboundedReceiver<Ended>,

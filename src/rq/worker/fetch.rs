@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use redis::{aio::ConnectionManager, Value};
+use redis::Value;
+
+use crate::redis_conn::RedisConn;
 
 use crate::rq::{job::Job, scripts, timestamp};
 
@@ -34,7 +36,7 @@ pub enum Fetched {
 
 /// Takes up to `count` jobs for worker `name` from `queues`, first non-empty queue first.
 pub async fn take(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     worker_key: &str,
     name: &str,
     queues: &[String],

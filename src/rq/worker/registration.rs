@@ -1,7 +1,7 @@
 //! The worker hash `rq:worker:<name>` and the sets `rq:workers`, `rq:workers:<queue>`: what
 //! `rq info` and the background-tasks view show about a running worker.
 
-use redis::aio::ConnectionManager;
+use crate::redis_conn::RedisConn;
 
 use crate::rq::{keys, timestamp};
 
@@ -38,7 +38,7 @@ pub enum Previous {
 }
 
 /// Looks at the registration under our name before taking it.
-pub async fn previous(conn: &mut ConnectionManager, me: &Identity) -> redis::RedisResult<Previous> {
+pub async fn previous(conn: &mut RedisConn, me: &Identity) -> redis::RedisResult<Previous> {
     let (death, hostname, pid): (Option<String>, Option<String>, Option<String>) =
         redis::cmd("HMGET")
             .arg(me.key())
@@ -72,11 +72,7 @@ fn process_alive(pid: i32) -> bool {
 }
 
 /// Registers the worker (RQ's birth): hash, sets, TTL, in one transaction.
-pub async fn register(
-    conn: &mut ConnectionManager,
-    me: &Identity,
-    ttl: u64,
-) -> redis::RedisResult<()> {
+pub async fn register(conn: &mut RedisConn, me: &Identity, ttl: u64) -> redis::RedisResult<()> {
     let now = timestamp::now();
     let address: String = redis::cmd("CLIENT")
         .arg("INFO")
@@ -121,11 +117,7 @@ pub async fn register(
 }
 
 /// Sets the worker's state field (`idle`, `busy`, `suspended`).
-pub async fn set_state(
-    conn: &mut ConnectionManager,
-    me: &Identity,
-    state: &str,
-) -> redis::RedisResult<()> {
+pub async fn set_state(conn: &mut RedisConn, me: &Identity, state: &str) -> redis::RedisResult<()> {
     redis::cmd("HSET")
         .arg(me.key())
         .arg("state")
@@ -135,7 +127,7 @@ pub async fn set_state(
 }
 
 /// Deregisters the worker (RQ's death): leaves the sets, records `death`, expires in 60 s.
-pub async fn deregister(conn: &mut ConnectionManager, me: &Identity) -> redis::RedisResult<()> {
+pub async fn deregister(conn: &mut RedisConn, me: &Identity) -> redis::RedisResult<()> {
     let key = me.key();
     let mut pipe = redis::pipe();
     pipe.atomic().srem(keys::WORKERS, &key);

@@ -162,13 +162,17 @@ pub async fn run(ctx: &Context, options: WorkerOptions) -> Result<WorkerReport, 
     let mut outage_logged = false;
     let mut suspended_logged = false;
     let mut cold = false;
+    let mut backlog = false;
 
     'main: loop {
         if options.max_jobs.is_some_and(|max| taken_total >= max) {
             break;
         }
         // Wait for room, but take jobs in batches: at least a quarter of the slots when busy.
-        let want_at_least = if in_flight.lock().expect("in-flight lock").is_empty() {
+        // Right after a full batch (a backlog), the slots still free are filled once at once,
+        // so a worker with a backlog holds `concurrency` jobs, not up to a quarter less.
+        let filling = std::mem::take(&mut backlog) && slots.available_permits() > 0;
+        let want_at_least = if filling || in_flight.lock().expect("in-flight lock").is_empty() {
             1
         } else {
             (options.concurrency / 4).max(1)
@@ -295,6 +299,7 @@ pub async fn run(ctx: &Context, options: WorkerOptions) -> Result<WorkerReport, 
         }
         poll = Duration::from_millis(1);
         last_job = Instant::now();
+        backlog = !filling && jobs.len() == count;
         taken_total += jobs.len() as u64;
         let unused = room.num_permits() - jobs.len();
         if unused > 0 {
@@ -451,7 +456,7 @@ async fn wait_or_stop(
     }
 }
 
-async fn queues_empty(conn: &mut redis::aio::ConnectionManager, queues: &[String]) -> bool {
+async fn queues_empty(conn: &mut crate::redis_conn::RedisConn, queues: &[String]) -> bool {
     let mut pipe = redis::pipe();
     for queue in queues {
         pipe.llen(crate::rq::keys::queue(queue));
@@ -464,7 +469,7 @@ async fn queues_empty(conn: &mut redis::aio::ConnectionManager, queues: &[String
 
 /// Heartbeats every few seconds, maintenance every minute, the scheduler every second.
 async fn upkeep_loop(
-    mut conn: redis::aio::ConnectionManager,
+    mut conn: crate::redis_conn::RedisConn,
     me: Identity,
     options: WorkerOptions,
     in_flight: InFlight,
@@ -517,7 +522,7 @@ async fn upkeep_loop(
 }
 
 /// One maintenance pass over the worker's queues; `reclaim` takes back a crashed run's jobs.
-async fn maintain(conn: &mut redis::aio::ConnectionManager, me: &Identity, reclaim: Option<&str>) {
+async fn maintain(conn: &mut crate::redis_conn::RedisConn, me: &Identity, reclaim: Option<&str>) {
     for queue in &me.queues {
         match upkeep::clean(conn, queue, &me.name, reclaim).await {
             Ok(cleaned) if cleaned.requeued + cleaned.failed > 0 => tracing::warn!(

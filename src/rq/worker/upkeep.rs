@@ -1,7 +1,7 @@
 //! Work a worker does besides running jobs: heartbeats (so its jobs are not taken for
 //! abandoned), registry maintenance with abandoned-job recovery, and the scheduler.
 
-use redis::aio::ConnectionManager;
+use crate::redis_conn::RedisConn;
 
 use crate::rq::{scripts, serializer, timestamp};
 
@@ -15,7 +15,7 @@ pub const MAX_ABANDONED: i64 = 3;
 /// Refreshes the worker's TTL and the started-registry score of each running job
 /// (`(queue, "<id>:<execution>")`). Returns false when the worker hash had vanished.
 pub async fn heartbeat(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     worker_key: &str,
     worker_ttl: u64,
     heartbeat_ttl: u64,
@@ -48,7 +48,7 @@ pub struct Cleaned {
 /// Cleans one queue's registries. With `reclaim`, takes back every running job recorded under
 /// that worker name (a crashed previous run of this worker) whatever its heartbeat.
 pub async fn clean(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     queue: &str,
     owner: &str,
     reclaim: Option<&str>,
@@ -86,7 +86,7 @@ pub async fn clean(
 /// Moves a queue's due scheduled jobs onto it, if this scheduler holds (or takes) the lock.
 /// Returns how many moved, or `None` when another scheduler holds the lock.
 pub async fn schedule(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     queue: &str,
     scheduler_name: &str,
     lock_ttl: u64,

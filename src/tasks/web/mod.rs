@@ -24,6 +24,7 @@ pub mod render;
 
 use std::{future::Future, sync::Arc};
 
+use crate::redis_conn::RedisConn;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
@@ -32,7 +33,6 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use redis::aio::ConnectionManager;
 
 use crate::config::Settings;
 pub use auth::{Auth, Caller};
@@ -44,7 +44,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    redis: ConnectionManager,
+    redis: RedisConn,
     settings: Arc<Settings>,
     auth: Auth,
     templates: render::Templates,
@@ -54,7 +54,7 @@ struct Inner {
 impl AppState {
     /// State for one server: its Redis connection, settings, token, and default refresh.
     pub fn new(
-        redis: ConnectionManager,
+        redis: RedisConn,
         settings: Arc<Settings>,
         token: impl Into<String>,
         cookie_name: impl Into<String>,
@@ -72,7 +72,7 @@ impl AppState {
     }
 
     /// A handle on the shared Redis connection.
-    pub fn redis(&self) -> ConnectionManager {
+    pub fn redis(&self) -> RedisConn {
         self.inner.redis.clone()
     }
 

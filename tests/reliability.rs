@@ -1,0 +1,229 @@
+//! Reliability with real processes: a worker killed with SIGKILL mid-flight, Redis stopped
+//! under load, and four workers sharing one Redis. Deliveries are counted by `request_id` at a
+//! real HTTP receiver, as an operator checking for lost or repeated webhooks would.
+
+mod support;
+
+use std::time::Duration;
+
+use redis::Commands;
+use support::{
+    endpoint::Endpoint,
+    load::{self, deliveries, missing, twice},
+    signal, stderr, wait_until, RedisServer, Running,
+};
+
+/// 1,000 webhooks in flight when the worker is killed with SIGKILL: restarting it under the same
+/// name reclaims the jobs it held at once, and every webhook arrives at least once.
+#[test]
+fn sigkill_with_a_thousand_in_flight_loses_nothing() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    // Slow enough that all 1000 are still in flight once the last batch has been taken.
+    endpoint.set_delay(Duration::from_secs(5));
+    let dir = load::project(&redis.url(), &endpoint);
+    let out = load::enqueue(dir.path(), "kill", 0..1000);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let args = [
+        "rqworker",
+        "--name",
+        "doomed",
+        "--concurrency",
+        "1000",
+        "default",
+    ];
+    let worker = Running::start_in(dir.path(), &args);
+    let mut conn = redis.conn();
+    let mut most = 0;
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            most = most.max(conn.zcard::<_, usize>("rq:wip:default").unwrap_or(0));
+            most == 1000
+        }),
+        "the started registry never held 1000 jobs (at most {most}):\n{}",
+        worker.output()
+    );
+    signal(&worker.child, libc::SIGKILL);
+    let mut worker = worker;
+    assert_eq!(
+        worker.wait(Duration::from_secs(10)),
+        None,
+        "killed, no exit code"
+    );
+    let received_before_kill = endpoint.received();
+
+    let mut again = Running::start_in(
+        dir.path(),
+        &[
+            "rqworker",
+            "--name",
+            "doomed",
+            "--concurrency",
+            "1000",
+            "--burst",
+            "default",
+        ],
+    );
+    assert_eq!(
+        again.wait(Duration::from_secs(90)),
+        Some(0),
+        "{}",
+        again.output()
+    );
+    assert!(
+        again
+            .output()
+            .contains("left by a crashed worker with this name"),
+        "{}",
+        again.output()
+    );
+    let counts = deliveries(&endpoint);
+    assert_eq!(missing(&counts, "kill", 0..1000), Vec::<String>::new());
+    eprintln!(
+        "sigkill: {} distinct request ids delivered, {} twice ({} requests had arrived before the kill)",
+        counts.len(),
+        twice(&counts),
+        received_before_kill
+    );
+    assert_eq!(conn.zcard::<_, usize>("rq:wip:default").unwrap(), 0);
+    assert_eq!(conn.zcard::<_, usize>("rq:finished:default").unwrap(), 1000);
+}
+
+/// Redis stopped for 10 s while webhooks are being delivered: the worker says so once, naming
+/// the URL, `enqueue_event` fails with a clear error, and after the restart every event that
+/// was enqueued successfully is delivered.
+#[test]
+fn redis_outage_under_load_is_reported_and_survived() {
+    let aof = ["--appendonly", "yes", "--appendfsync", "always"];
+    let mut redis = RedisServer::start_with(&aof);
+    let endpoint = Endpoint::start();
+    endpoint.set_delay(Duration::from_millis(50));
+    let dir = load::project(&redis.url(), &endpoint);
+    let out = load::enqueue(dir.path(), "before", 0..2000);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let worker = Running::start_in(
+        dir.path(),
+        &[
+            "rqworker",
+            "--concurrency",
+            "20",
+            "--job-monitoring-interval",
+            "1",
+            "default",
+        ],
+    );
+    assert!(wait_until(Duration::from_secs(60), || endpoint.received() >= 200));
+
+    redis.kill();
+    let down = load::enqueue(dir.path(), "during", 0..10);
+    assert_eq!(down.status.code(), Some(1), "{}", stderr(&down));
+    let message = stderr(&down);
+    assert!(
+        message.contains(&format!(
+            "CommandError: cannot reach Redis at {}",
+            redis.url()
+        )),
+        "{message}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || worker
+            .output()
+            .contains(&format!("Redis unavailable at {}", redis.url()))),
+        "{}",
+        worker.output()
+    );
+    std::thread::sleep(Duration::from_secs(10));
+    let log = worker.output();
+    assert_eq!(
+        log.matches("Redis unavailable at").count(),
+        1,
+        "the outage is logged once:\n{log}"
+    );
+
+    redis.restart_with(&aof);
+    let out = load::enqueue(dir.path(), "after", 0..500);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        wait_until(Duration::from_secs(120), || {
+            let counts = deliveries(&endpoint);
+            missing(&counts, "before", 0..2000).is_empty()
+                && missing(&counts, "after", 0..500).is_empty()
+        }),
+        "missing after the outage: {:?}\n{}",
+        {
+            let counts = deliveries(&endpoint);
+            let mut lost = missing(&counts, "before", 0..2000);
+            lost.extend(missing(&counts, "after", 0..500));
+            lost
+        },
+        worker.output()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || worker
+            .output()
+            .contains(&format!("Redis is back at {}", redis.url()))),
+        "{}",
+        worker.output()
+    );
+    let counts = deliveries(&endpoint);
+    let log = worker.output();
+    eprintln!(
+        "outage: {} distinct delivered, {} twice; enqueue_event said: {}; worker said:\n{}\n({} heartbeat warnings, {} outcome-write retries)",
+        counts.len(),
+        twice(&counts),
+        message.trim(),
+        log.lines()
+            .filter(|l| l.contains("Redis unavailable") || l.contains("Redis is back"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        log.matches("heartbeat failed").count(),
+        log.matches("cannot record").count(),
+    );
+}
+
+/// Four worker processes on one Redis share 50,000 webhooks: each arrives exactly once.
+#[test]
+fn four_workers_deliver_fifty_thousand_exactly_once() {
+    const N: usize = 50_000;
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let dir = load::project(&redis.url(), &endpoint);
+    let out = load::enqueue(dir.path(), "many", 0..N);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut workers: Vec<Running> = (0..4)
+        .map(|_| {
+            Running::start_in(
+                dir.path(),
+                &[
+                    "-v",
+                    "0",
+                    "rqworker",
+                    "--burst",
+                    "--concurrency",
+                    "64",
+                    "default",
+                ],
+            )
+        })
+        .collect();
+    for worker in &mut workers {
+        assert_eq!(
+            worker.wait(Duration::from_secs(300)),
+            Some(0),
+            "{}",
+            worker.output()
+        );
+    }
+    let counts = deliveries(&endpoint);
+    assert_eq!(endpoint.received(), N, "requests received");
+    assert_eq!(counts.len(), N, "distinct request ids");
+    assert_eq!(twice(&counts), 0, "request ids delivered twice");
+    assert_eq!(
+        redis
+            .conn()
+            .zcard::<_, usize>("rq:finished:default")
+            .unwrap(),
+        N
+    );
+}

@@ -1,0 +1,195 @@
+//! Sentinel: `[redis] url = "redis+sentinel://…/<master>"` with a real master, a replica and
+//! three sentinels. A failover forced while webhooks are being delivered moves the worker to
+//! the new master, and every webhook still arrives.
+
+mod support;
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use support::{
+    die_with_parent, endpoint::Endpoint, free_port, load, stderr, wait_until, RedisServer, Running,
+};
+
+const MASTER: &str = "mymaster";
+
+/// A `redis-server --sentinel` watching `master_port`; killed on drop.
+struct Sentinel {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Sentinel {
+    fn start(master_port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor {MASTER} 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds {MASTER} 1000\nsentinel failover-timeout {MASTER} 10000\nsentinel parallel-syncs {MASTER} 1\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let child = die_with_parent(
+            Command::new("redis-server")
+                .arg(&conf)
+                .arg("--sentinel")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .spawn()
+        .expect("redis-server --sentinel (scripts/setup.sh installs redis-sentinel)");
+        let sentinel = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        assert!(
+            wait_until(Duration::from_secs(10), || sentinel.master().is_some()),
+            "sentinel on {port} did not start"
+        );
+        sentinel
+    }
+
+    fn conn(&self) -> Option<redis::Connection> {
+        redis::Client::open(format!("redis://127.0.0.1:{}", self.port))
+            .ok()?
+            .get_connection()
+            .ok()
+    }
+
+    /// The port of the master this sentinel names now.
+    fn master(&self) -> Option<u16> {
+        let (_, port): (String, String) = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(MASTER)
+            .query(&mut self.conn()?)
+            .ok()?;
+        port.parse().ok()
+    }
+
+    /// How many replicas of the master this sentinel knows.
+    fn replicas(&self) -> usize {
+        self.conn()
+            .and_then(|mut c| {
+                redis::cmd("SENTINEL")
+                    .arg("replicas")
+                    .arg(MASTER)
+                    .query::<Vec<redis::Value>>(&mut c)
+                    .ok()
+            })
+            .map(|r| r.len())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn role(redis: &RedisServer) -> String {
+    let reply: Vec<redis::Value> = redis::cmd("ROLE").query(&mut redis.conn()).unwrap();
+    match &reply[0] {
+        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn enqueue(dir: &Path, batch: &str, range: std::ops::Range<usize>) {
+    let out = load::enqueue(dir, batch, range);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn worker_follows_a_failover_and_loses_nothing() {
+    let master = RedisServer::start();
+    let replica_of = master.port().to_string();
+    let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &replica_of]);
+    let sentinels: Vec<Sentinel> = (0..3).map(|_| Sentinel::start(master.port())).collect();
+    assert!(
+        wait_until(Duration::from_secs(30), || sentinels
+            .iter()
+            .all(|s| s.replicas() == 1)),
+        "the sentinels never found the replica"
+    );
+    let url = format!(
+        "redis+sentinel://{}/{MASTER}/0",
+        sentinels
+            .iter()
+            .map(|s| format!("127.0.0.1:{}", s.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let endpoint = Endpoint::start();
+    endpoint.set_delay(Duration::from_millis(20));
+    let dir = load::project(&url, &endpoint);
+    enqueue(dir.path(), "before", 0..2000);
+    let worker = Running::start_in(
+        dir.path(),
+        &[
+            "rqworker",
+            "--concurrency",
+            "20",
+            "--job-monitoring-interval",
+            "1",
+            "default",
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || endpoint.received() >= 300),
+        "{}",
+        worker.output()
+    );
+
+    let _: String = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(MASTER)
+        .query(&mut sentinels[0].conn().unwrap())
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || sentinels
+            .iter()
+            .all(|s| s.master() == Some(replica.port()))),
+        "the sentinels never promoted the replica"
+    );
+    assert!(wait_until(Duration::from_secs(30), || role(&replica)
+        == "master"
+        && role(&master) == "slave"));
+    enqueue(dir.path(), "after", 0..500);
+
+    let all_arrived = || {
+        let counts = load::deliveries(&endpoint);
+        load::missing(&counts, "before", 0..2000).is_empty()
+            && load::missing(&counts, "after", 0..500).is_empty()
+    };
+    assert!(
+        wait_until(Duration::from_secs(150), all_arrived),
+        "missing after the failover: {} before, {} after\n{}",
+        load::missing(&load::deliveries(&endpoint), "before", 0..2000).len(),
+        load::missing(&load::deliveries(&endpoint), "after", 0..500).len(),
+        worker.output()
+    );
+    assert!(
+        worker.output().contains(&format!(
+            "Redis master moved to 127.0.0.1:{}",
+            replica.port()
+        )),
+        "{}",
+        worker.output()
+    );
+    let counts = load::deliveries(&endpoint);
+    eprintln!(
+        "sentinel failover: {} distinct delivered, {} twice",
+        counts.len(),
+        load::twice(&counts)
+    );
+}

@@ -1,0 +1,87 @@
+//! Webhook load for the reliability tests: a project whose one rule sends every `dcim.site`
+//! change to an endpoint, events enqueued in bulk with `enqueue_event --lines`, each with its
+//! own `request_id`, and deliveries counted by that id at the receiver.
+
+use std::{
+    collections::HashMap,
+    io::Write,
+    path::Path,
+    process::{Output, Stdio},
+};
+
+use super::endpoint::Endpoint;
+
+/// A project directory whose manage.toml points at `redis_url` and sends every site event to
+/// `endpoint`.
+pub fn project(redis_url: &str, endpoint: &Endpoint) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("manage.toml"),
+        format!(
+            "[redis]\nurl = \"{redis_url}\"\n\n[[webhooks]]\nname = \"load\"\npayload_url = \"{}/hook\"\n\n[[event_rules]]\nname = \"all-sites\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\", \"updated\"]\nwebhook = \"load\"\n",
+            endpoint.base()
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// The request id of event number `i` in a batch named `batch`.
+pub fn request_id(batch: &str, i: usize) -> String {
+    format!("{batch}-{i}")
+}
+
+/// Runs `manage enqueue_event --lines` in `dir` with events `range` of `batch`, one job each.
+pub fn enqueue(dir: &Path, batch: &str, range: std::ops::Range<usize>) -> Output {
+    let mut lines = String::with_capacity(range.len() * 120);
+    for i in range {
+        lines.push_str(&format!(
+            "{{\"object_type\": \"dcim.site\", \"event\": \"updated\", \"data\": {{\"id\": {i}, \"name\": \"site {i}\"}}, \"request_id\": \"{}\"}}\n",
+            request_id(batch, i)
+        ));
+    }
+    let mut child = super::manage(dir)
+        .args(["-v", "0", "enqueue_event", "--lines"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn enqueue_event");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// How many times the endpoint got each request id.
+pub fn deliveries(endpoint: &Endpoint) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for request in endpoint.requests() {
+        let id = request.json()["request_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        *counts.entry(id).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Request ids of `batch` numbers `range` that never arrived.
+pub fn missing(
+    counts: &HashMap<String, usize>,
+    batch: &str,
+    range: std::ops::Range<usize>,
+) -> Vec<String> {
+    range
+        .map(|i| request_id(batch, i))
+        .filter(|id| !counts.contains_key(id))
+        .collect()
+}
+
+/// How many request ids arrived more than once.
+pub fn twice(counts: &HashMap<String, usize>) -> usize {
+    counts.values().filter(|n| **n > 1).count()
+}

@@ -1,0 +1,259 @@
+//! Misbehaving endpoints end to end: each job ends failed (or scheduled for its retry) with a
+//! reason a user can act on, and one slow endpoint never holds up deliveries to the others.
+
+mod support;
+
+use std::{
+    io::Write,
+    net::TcpStream,
+    os::fd::AsRawFd,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use redis::Commands;
+use support::{
+    endpoint::{self_signed_ca, Endpoint},
+    hooks::{
+        answer_with, burst, enqueue_site, hook, in_failed, job_status, last_reason, project,
+        raw_server, rule,
+    },
+    wait_until, RedisServer, Running,
+};
+
+const SITE: &str = r#"{"id": 4, "name": "Site 4"}"#;
+
+/// Closes the connection with a TCP reset instead of an answer.
+fn reset(stream: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(stream);
+}
+
+/// Accepts and never answers (until the client gives up).
+fn hang(stream: TcpStream) {
+    std::thread::sleep(Duration::from_secs(30));
+    drop(stream);
+}
+
+/// A 500 with a 50 MB body, written for as long as the client reads.
+fn huge(mut stream: TcpStream) {
+    let size = 50 * 1024 * 1024;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: {size}\r\n\r\n"
+    );
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..size / chunk.len() {
+        if stream.write_all(&chunk).is_err() {
+            return;
+        }
+    }
+}
+
+/// A 429 asking for two minutes' patience.
+fn too_many(stream: TcpStream) {
+    answer_with(
+        stream,
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
+    );
+}
+
+#[test]
+fn each_misbehaving_endpoint_fails_its_job_with_a_readable_reason() {
+    let redis = RedisServer::start();
+    let refused = format!("http://127.0.0.1:{}", support::free_port());
+    let resetting = raw_server(reset);
+    let hanging = raw_server(hang);
+    let broken = Endpoint::start();
+    broken.set_status(503);
+    let huge_answer = raw_server(huge);
+    let looping = Endpoint::start();
+    looping.set_redirect(Some("/loop"));
+    let (_ca, cert, key) = self_signed_ca();
+    let untrusted = Endpoint::start_tls(&cert, &key);
+    let hooks = [
+        hook("refused", &format!("{refused}/r"), ""),
+        hook("reset", &format!("{resetting}/r"), ""),
+        hook("hang", &format!("{hanging}/r"), "timeout = 1"),
+        hook("broken", &format!("{}/r", broken.base()), ""),
+        hook("huge", &format!("{huge_answer}/r"), ""),
+        hook(
+            "loop",
+            &format!("{}/loop", looping.base()),
+            "follow_redirects = true",
+        ),
+        hook("tls", &format!("{}/r", untrusted.base()), ""),
+    ];
+    let names = ["refused", "reset", "hang", "broken", "huge", "loop", "tls"];
+    let config = hooks.concat() + &names.map(|n| rule(n, "")).concat();
+    let dir = project(&redis, &config);
+    let ids = enqueue_site(dir.path(), SITE);
+    assert_eq!(ids.len(), names.len());
+    burst(dir.path(), &[]);
+    let reason = |i: usize| {
+        assert_eq!(job_status(&redis, &ids[i]), "failed", "{}", names[i]);
+        assert!(in_failed(&redis, &ids[i]), "{}", names[i]);
+        last_reason(&redis, &ids[i])
+    };
+
+    let r = reason(0);
+    assert!(
+        r.starts_with(&format!("Connection failed for POST {refused}/r: "))
+            && r.contains("refused"),
+        "{r}"
+    );
+    let r = reason(1);
+    assert!(
+        r.starts_with(&format!("Request failed for POST {resetting}/r: "))
+            || r.starts_with(&format!("Connection failed for POST {resetting}/r: ")),
+        "{r}"
+    );
+    assert_eq!(
+        reason(2),
+        format!("Request to {hanging}/r timed out after 1 seconds")
+    );
+    assert_eq!(
+        reason(3),
+        "Status 503 returned with content 'answer 503', webhook FAILED to process."
+    );
+    assert_eq!(
+        reason(4),
+        format!(
+            "Status 500 returned with content '{}', webhook FAILED to process.",
+            "x".repeat(500)
+        )
+    );
+    let r = reason(5);
+    assert!(
+        r.starts_with(&format!(
+            "Too many redirects for POST {}/loop",
+            looping.base()
+        )),
+        "{r}"
+    );
+    assert_eq!(
+        looping.requests().len(),
+        11,
+        "the first request and 10 redirects"
+    );
+    let r = reason(6);
+    assert!(r.to_lowercase().contains("certificate"), "{r}");
+    assert!(untrusted.requests().is_empty());
+}
+
+#[test]
+fn a_429_retry_waits_at_least_what_retry_after_says() {
+    let redis = RedisServer::start();
+    let limited = raw_server(too_many);
+    let dir = project(
+        &redis,
+        &(hook("h", &format!("{limited}/r"), "")
+            + &rule("h", "retry = { max = 2, intervals = [1] }")),
+    );
+    let ids = enqueue_site(dir.path(), SITE);
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    burst(dir.path(), &[]);
+    assert_eq!(job_status(&redis, &ids[0]), "scheduled");
+    let due: f64 = redis
+        .conn()
+        .zscore("rq:scheduled:default", &ids[0])
+        .unwrap();
+    assert!(
+        due >= before + 120.0,
+        "due {due} is sooner than Retry-After allows (enqueued at {before})"
+    );
+    assert!(due < before + 180.0, "due {due} is far beyond Retry-After");
+    assert_eq!(
+        redis
+            .conn()
+            .hget::<_, _, String>(format!("rq:job:{}", ids[0]), "retries_left")
+            .unwrap(),
+        "1"
+    );
+}
+
+#[test]
+fn a_hanging_endpoint_does_not_starve_the_others() {
+    let redis = RedisServer::start();
+    let hanging = raw_server(hang);
+    let fast = Endpoint::start();
+    let config = hook("slow", &format!("{hanging}/slow"), "timeout = 5")
+        + &hook("fast", &format!("{}/fast", fast.base()), "")
+        + "[[event_rules]]\nname = \"slow\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"deleted\"]\nwebhook = \"slow\"\n"
+        + "[[event_rules]]\nname = \"fast\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\"]\nwebhook = \"fast\"\n";
+    let dir = project(&redis, &config);
+    let lines: String = (0..5)
+        .map(|i| format!("{{\"object_type\": \"dcim.site\", \"event\": \"deleted\", \"data\": {{\"id\": {i}}}}}\n"))
+        .chain((0..200).map(|i| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {i}}}}}\n")))
+        .collect();
+    let mut child = support::manage(dir.path())
+        .args(["enqueue_event", "--lines"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 205);
+    let (slow_ids, fast_ids) = ids.split_at(5);
+
+    let mut worker = Running::start(
+        &redis,
+        &[
+            "--config",
+            &dir.path().join("manage.toml").display().to_string(),
+            "rqworker",
+            "--burst",
+            "default",
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || fast.requests().len() == 200),
+        "{}",
+        worker.output()
+    );
+    assert!(wait_until(Duration::from_secs(10), || fast_ids
+        .iter()
+        .all(|id| job_status(&redis, id) == "finished")));
+    let still_waiting = slow_ids
+        .iter()
+        .filter(|id| job_status(&redis, id) == "started")
+        .count();
+    assert_eq!(
+        still_waiting, 5,
+        "all fast deliveries finished while the slow ones were still in flight"
+    );
+    assert_eq!(worker.wait(Duration::from_secs(30)), Some(0));
+    for id in slow_ids {
+        assert_eq!(
+            last_reason(&redis, id),
+            format!("Request to {hanging}/slow timed out after 5 seconds")
+        );
+    }
+}

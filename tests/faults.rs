@@ -257,3 +257,128 @@ fn a_hanging_endpoint_does_not_starve_the_others() {
         );
     }
 }
+
+/// Writes a job hash and pushes its id, as a buggy or hostile producer might.
+fn add_raw(conn: &mut redis::Connection, id: &str, fields: &[(&str, &[u8])]) {
+    if !fields.is_empty() {
+        let _: () = conn.hset_multiple(format!("rq:job:{id}"), fields).unwrap();
+    }
+    let _: () = conn.rpush("rq:queue:default", id).unwrap();
+    let _: () = conn.sadd("rq:queues", "rq:queue:default").unwrap();
+}
+
+#[test]
+fn malformed_job_hashes_and_bad_ids_fail_or_are_dropped_and_the_worker_goes_on() {
+    use manage::rq::serializer::compress;
+    let redis = RedisServer::start();
+    let mut conn = redis.conn();
+    let echo = compress(br#"["manage.echo", null, [], {}]"#);
+    let failing = compress(br#"["manage.fail", null, [], {}]"#);
+    let queued: &[(&str, &[u8])] = &[("origin", b"default"), ("status", b"queued")];
+    let with = |extra: &[(&'static str, &'static [u8])], data: &[u8]| -> Vec<(String, Vec<u8>)> {
+        let mut fields: Vec<(String, Vec<u8>)> = queued
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        if !data.is_empty() {
+            fields.push(("data".into(), data.to_vec()));
+        }
+        fields
+    };
+    let cases: Vec<(&str, Vec<(String, Vec<u8>)>, &str)> = vec![
+        ("no-data", with(&[], b""), "job has no 'data' field"),
+        (
+            "no-origin",
+            vec![
+                ("status".into(), b"queued".to_vec()),
+                ("data".into(), echo.clone()),
+            ],
+            "",
+        ),
+        (
+            "bad-retries",
+            with(&[("retries_left", b"many")], &failing),
+            "field 'retries_left' is \"many\", not an integer",
+        ),
+        (
+            "bad-intervals",
+            with(
+                &[("retries_left", b"2"), ("retry_intervals", b"5s")],
+                &failing,
+            ),
+            "field 'retry_intervals' is \"5s\", not a list of integers",
+        ),
+        (
+            "data-object",
+            with(&[], &compress(br#"{"func": "manage.echo"}"#)),
+            "",
+        ),
+        (
+            "kwargs-list",
+            with(&[], &compress(br#"["manage.echo", null, [], [1, 2]]"#)),
+            "",
+        ),
+    ];
+    for (id, fields, _) in &cases {
+        let fields: Vec<(&str, &[u8])> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect();
+        add_raw(&mut conn, id, &fields);
+    }
+    let long_id = "x".repeat(1024);
+    for id in ["bad id", "a:b", long_id.as_str()] {
+        add_raw(
+            &mut conn,
+            id,
+            &with(&[], &echo)
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    // Ids with no job hash at all are skipped.
+    add_raw(&mut conn, "no hash:here", &[]);
+    add_raw(
+        &mut conn,
+        "good",
+        &[
+            ("origin", b"default"),
+            ("status", b"queued"),
+            ("data", &echo),
+        ],
+    );
+
+    let out = support::manage_on(&redis, &["-v", "2", "rqworker", "--burst", "default"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    for (id, _, reason) in &cases {
+        if reason.is_empty() {
+            continue;
+        }
+        assert_eq!(job_status(&redis, id), "failed", "{id}");
+        assert!(in_failed(&redis, id), "{id}");
+        assert_eq!(&last_reason(&redis, id), reason, "{id}");
+    }
+    assert!(last_reason(&redis, "data-object").ends_with("not an array"));
+    assert!(last_reason(&redis, "kwargs-list").ends_with("kwargs is [1,2] instead of an object"));
+    // The worker knows which queue it took a job from; a missing origin does not stop it.
+    assert_eq!(job_status(&redis, "no-origin"), "finished");
+    // Redis keys are binary-safe: odd ids are ordinary jobs, and ids with ':' do not confuse
+    // the started registry's "<id>:<execution>" members.
+    for id in ["bad id", "a:b", long_id.as_str()] {
+        assert_eq!(
+            job_status(&redis, id),
+            "finished",
+            "{}",
+            &id[..id.len().min(10)]
+        );
+    }
+    assert_eq!(conn.zcard::<_, u64>("rq:wip:default").unwrap(), 0);
+    assert_eq!(
+        conn.llen::<_, u64>("rq:queue:default").unwrap(),
+        0,
+        "the id without a hash is dropped"
+    );
+    assert_eq!(job_status(&redis, "good"), "finished");
+}

@@ -78,6 +78,10 @@ pub async fn run(
         Ok(timeout) => timeout,
         Err(reason) => return Outcome::Failed(reason),
     };
+    // Unreadable retry fields would otherwise only show when the job fails, hiding its reason.
+    if let Err(reason) = taken.job.retry() {
+        return Outcome::Failed(reason);
+    }
     let Some(function) = functions::find(&call.func_name) else {
         return failed(format!(
             "no job function named {:?} is registered in this worker (known: {})",

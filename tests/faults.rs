@@ -382,3 +382,107 @@ fn malformed_job_hashes_and_bad_ids_fail_or_are_dropped_and_the_worker_goes_on()
     );
     assert_eq!(job_status(&redis, "good"), "finished");
 }
+
+#[test]
+fn bad_flags_and_input_are_refused_with_exit_2_and_nothing_is_enqueued() {
+    use std::{ffi::OsStr, os::unix::ffi::OsStrExt};
+    let redis = RedisServer::start();
+    let dir = project(
+        &redis,
+        &(hook("h", "http://127.0.0.1:9/", "") + &rule("h", "")),
+    );
+    std::fs::write(dir.path().join("bad.json"), b"{\"name\": \"\xff\"}").unwrap();
+    let cases: Vec<(Vec<&OsStr>, &str)> = vec![
+        (
+            ["rqworker", "--burst", "--concurrency", "0"]
+                .map(OsStr::new)
+                .to_vec(),
+            "invalid value '0' for '--concurrency <CONCURRENCY>'",
+        ),
+        (
+            ["rqworker", "--burst", "--concurrency", "many"]
+                .map(OsStr::new)
+                .to_vec(),
+            "invalid value 'many' for '--concurrency <CONCURRENCY>'",
+        ),
+        (
+            ["-v", "7", "check"].map(OsStr::new).to_vec(),
+            "7 is not in 0..=3",
+        ),
+        (
+            vec![
+                OsStr::new("enqueue_event"),
+                OsStr::new("--object-type"),
+                OsStr::new("dcim.site"),
+                OsStr::new("--event"),
+                OsStr::new("created"),
+                OsStr::new("--data"),
+                OsStr::from_bytes(b"{\"name\": \"\xff\"}"),
+            ],
+            "invalid UTF-8",
+        ),
+        (
+            [
+                "enqueue_event",
+                "--object-type",
+                "dcim.site",
+                "--event",
+                "created",
+                "--data",
+                "@bad.json",
+            ]
+            .map(OsStr::new)
+            .to_vec(),
+            "cannot read the file: stream did not contain valid UTF-8",
+        ),
+        (
+            [
+                "enqueue_event",
+                "--object-type",
+                "dcim.site",
+                "--event",
+                "object_exploded",
+                "--data",
+                "{}",
+            ]
+            .map(OsStr::new)
+            .to_vec(),
+            "object_exploded",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = support::run(support::manage(dir.path()).args(&args));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            support::stderr(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(message),
+            "{args:?}: {}",
+            support::stderr(&out)
+        );
+    }
+    let mut child = support::manage(dir.path())
+        .args(["enqueue_event", "--lines"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {}}\n{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {\"name\": \"\xff\"}}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(
+        support::stderr(&out).contains("nothing was enqueued"),
+        "{}",
+        support::stderr(&out)
+    );
+    let keys: Vec<String> = redis.conn().keys("rq:*").unwrap();
+    assert!(keys.is_empty(), "nothing written to Redis: {keys:?}");
+}

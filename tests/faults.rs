@@ -258,6 +258,9 @@ fn a_hanging_endpoint_does_not_starve_the_others() {
     }
 }
 
+/// A job hash as field names and raw values.
+type Fields = Vec<(String, Vec<u8>)>;
+
 /// Writes a job hash and pushes its id, as a buggy or hostile producer might.
 fn add_raw(conn: &mut redis::Connection, id: &str, fields: &[(&str, &[u8])]) {
     if !fields.is_empty() {
@@ -275,7 +278,7 @@ fn malformed_job_hashes_and_bad_ids_fail_or_are_dropped_and_the_worker_goes_on()
     let echo = compress(br#"["manage.echo", null, [], {}]"#);
     let failing = compress(br#"["manage.fail", null, [], {}]"#);
     let queued: &[(&str, &[u8])] = &[("origin", b"default"), ("status", b"queued")];
-    let with = |extra: &[(&'static str, &'static [u8])], data: &[u8]| -> Vec<(String, Vec<u8>)> {
+    let with = |extra: &[(&'static str, &'static [u8])], data: &[u8]| -> Fields {
         let mut fields: Vec<(String, Vec<u8>)> = queued
             .iter()
             .chain(extra)
@@ -286,7 +289,7 @@ fn malformed_job_hashes_and_bad_ids_fail_or_are_dropped_and_the_worker_goes_on()
         }
         fields
     };
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>, &str)> = vec![
+    let cases: Vec<(&str, Fields, &str)> = vec![
         ("no-data", with(&[], b""), "job has no 'data' field"),
         (
             "no-origin",

@@ -409,7 +409,11 @@ fn timeout_and_redirects() {
         .iter()
         .map(|r| r.path.clone())
         .collect();
-    assert_eq!(paths, ["/moved", "/follow", "/landed"]);
+    // The two jobs run concurrently: only the redirect's own order is fixed.
+    let position = |path: &str| paths.iter().position(|p| p == path).unwrap();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(paths.contains(&"/moved".to_string()), "{paths:?}");
+    assert!(position("/follow") < position("/landed"), "{paths:?}");
 }
 
 #[test]

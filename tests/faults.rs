@@ -385,6 +385,13 @@ fn malformed_job_hashes_and_bad_ids_fail_or_are_dropped_and_the_worker_goes_on()
         "the id without a hash is dropped"
     );
     assert_eq!(job_status(&redis, "good"), "finished");
+    assert!(
+        support::stderr(&out).contains(
+            "default: dropped job id \"no hash:here\" from the queue: it has no job hash"
+        ),
+        "{}",
+        support::stderr(&out)
+    );
 }
 
 #[test]

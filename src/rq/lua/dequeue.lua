@@ -1,6 +1,7 @@
 -- Takes up to `count` jobs from the first non-empty queues, in priority order, and records each
 -- in its queue's started registry (rq:wip:<q>, member "<id>:<execution id>") in the same atomic
 -- step, so a job is never off every list. Returns {"suspended"} while rq:suspended exists.
+-- An id whose job hash does not exist is dropped from its queue and reported as {q, id, 'missing'}.
 -- ARGV: worker_key, worker_name, now (RQ timestamp), epoch (int), heartbeat_ttl, count,
 --       n_queues, queue names..., execution ids (count of them)
 local worker_key, worker_name, now = ARGV[1], ARGV[2], ARGV[3]
@@ -32,6 +33,8 @@ for qi = 1, nq do
       redis.call('ZADD', 'rq:executions:' .. id, epoch + hb_ttl + 60, exec)
       redis.call('EXPIRE', 'rq:executions:' .. id, hb_ttl + 60)
       out[#out + 1] = {q, id, exec, fields}
+    else
+      out[#out + 1] = {q, id, 'missing'}
     end
   end
 end

@@ -26,9 +26,11 @@ fuzz_target!(|input: &[u8]| {
     let ctx = WebhookContext::new("created", "dcim.site", "2026-01-01T00:00:00+00:00", data);
     if let Ok(rendered) = compiled.render_headers(&ctx) {
         for (name, value) in rendered {
-            assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':'), "{name:?}");
+            assert!(
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':'),
+                "{name:?}"
+            );
             assert!(!value.chars().any(|c| c.is_ascii_control()), "{value:?}");
         }
     }
 });
-

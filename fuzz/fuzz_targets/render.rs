@@ -14,7 +14,8 @@ fuzz_target!(|input: &[u8]| {
     let mut parts = text.splitn(3, '\0');
     let body = parts.next().unwrap_or_default();
     let path = parts.next().unwrap_or_default();
-    let data = serde_json::from_str::<Value>(parts.next().unwrap_or_default()).unwrap_or(Value::Null);
+    let data =
+        serde_json::from_str::<Value>(parts.next().unwrap_or_default()).unwrap_or(Value::Null);
     let Ok(config) = serde_json::from_value::<WebhookConfig>(json!({
         "name": "fuzz",
         "payload_url": format!("http://hooks.example/{path}"),

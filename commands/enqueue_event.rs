@@ -64,12 +64,19 @@ fn usage(message: String) -> CommandError {
     CommandError::new(message).with_code(2)
 }
 
+/// All of standard input as text; bytes that are not UTF-8 are a usage error naming their line.
 fn read_stdin() -> Result<String, CommandError> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     std::io::stdin()
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(|e| CommandError::new(format!("cannot read standard input: {e}")))?;
-    Ok(text)
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        usage(format!(
+            "standard input, line {line}: not valid UTF-8; nothing was enqueued"
+        ))
+    })
 }
 
 /// `--data`: inline JSON, `@FILE`, or `-`; must be a JSON object.

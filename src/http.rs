@@ -1,8 +1,12 @@
 //! Building HTTP clients: one pooled client per distinct TLS and redirect policy.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use crate::{config::HttpSettings, error::CommandError};
+use crate::{
+    config::HttpSettings,
+    destinations::{GuardedResolver, Policy},
+    error::CommandError,
+};
 
 /// The per-destination choices that need a client of their own (reqwest fixes them per client).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -20,6 +24,26 @@ pub fn build_client(
     http: &HttpSettings,
     tls: &TlsOptions,
 ) -> Result<reqwest::Client, CommandError> {
+    let policy = Arc::new(
+        Policy::from_settings(http)
+            .map_err(|e| CommandError::new(format!("key 'http.allow': {e}")))?,
+    );
+    let redirects = if !tls.follow_redirects {
+        reqwest::redirect::Policy::none()
+    } else if policy.blocks() {
+        let policy = policy.clone();
+        reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("too many redirects")
+            } else if let Err(reason) = policy.check_url(attempt.url()) {
+                attempt.error(reason)
+            } else {
+                attempt.follow()
+            }
+        })
+    } else {
+        reqwest::redirect::Policy::limited(10)
+    };
     let mut builder = reqwest::Client::builder()
         .user_agent(http.user_agent.clone())
         .connect_timeout(Duration::from_secs_f64(http.connect_timeout))
@@ -27,11 +51,10 @@ pub fn build_client(
         .tcp_nodelay(true)
         .http1_title_case_headers()
         .no_proxy()
-        .redirect(if tls.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        });
+        .redirect(redirects);
+    if policy.blocks() {
+        builder = builder.dns_resolver(Arc::new(GuardedResolver::new(policy)));
+    }
     if !http.proxy.is_empty() {
         let proxy = reqwest::Proxy::all(&http.proxy)
             .map_err(|e| CommandError::new(format!("key 'http.proxy': {e}")))?;

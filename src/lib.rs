@@ -6,6 +6,7 @@
 //! - [`registry`]: commands register themselves with [`command!`]; `commands/` holds the built-in ones.
 //! - [`config`]: [`Settings`], loaded once in layers (defaults, file, environment, flags).
 //! - [`context`]: what a command gets: settings, output, the shared Redis connection and HTTP client.
+//! - [`destinations`]: which addresses webhooks may reach (`[http] block_private`, `allow`).
 //! - [`error`]: [`CommandError`], printed as `CommandError: …` with an exit code.
 //! - [`webhooks`]: events to rules (NetBox conditions), templates to URL, headers and body, and
 //!   signatures; pure logic, no Redis or HTTP.
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod destinations;
 pub mod error;
 pub mod http;
 pub mod logging;

@@ -405,13 +405,16 @@ fn timeout_and_redirects() {
     );
     assert_eq!(job_status(&redis, &ids[2]), "finished");
     // The two deliveries run concurrently, so their requests may arrive in either order.
-    let mut paths: Vec<String> = redirecting
+    let paths: Vec<String> = redirecting
         .requests()
         .iter()
         .map(|r| r.path.clone())
         .collect();
-    paths.sort();
-    assert_eq!(paths, ["/follow", "/landed", "/moved"]);
+    // The two jobs run concurrently: only the redirect's own order is fixed.
+    let position = |path: &str| paths.iter().position(|p| p == path).unwrap();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(paths.contains(&"/moved".to_string()), "{paths:?}");
+    assert!(position("/follow") < position("/landed"), "{paths:?}");
 }
 
 #[test]

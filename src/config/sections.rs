@@ -54,6 +54,13 @@ pub struct HttpSettings {
     pub proxy: String,
     /// Idle keep-alive connections kept per host.
     pub pool_max_idle_per_host: usize,
+    /// Refuse webhook destinations (after DNS resolution, and on every followed redirect) in
+    /// loopback, private, link-local, unique-local or unspecified ranges, against server-side
+    /// request forgery. Off by default so that local setups work.
+    pub block_private: bool,
+    /// Networks (`10.1.2.0/24`, `fd00::/8`, `127.0.0.1`) and host names (`hooks.internal`) that
+    /// stay reachable when `block_private` is on.
+    pub allow: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -64,6 +71,8 @@ impl Default for HttpSettings {
             user_agent: format!("manage/{}", env!("CARGO_PKG_VERSION")),
             proxy: String::new(),
             pool_max_idle_per_host: 256,
+            block_private: false,
+            allow: Vec::new(),
         }
     }
 }

@@ -18,6 +18,9 @@ impl Settings {
                 ),
             ));
         }
+        if let Err(e) = crate::destinations::Policy::from_settings(&self.http) {
+            problems.push(Problem::new("http.allow", e));
+        }
         for (key, value) in [
             ("http.timeout", self.http.timeout),
             ("http.connect_timeout", self.http.connect_timeout),

@@ -39,13 +39,40 @@ pub type Prepare = fn(&Settings) -> Result<FunctionState, String>;
 /// State a job function builds once per worker and reads on every call.
 pub type FunctionState = Arc<dyn std::any::Any + Send + Sync>;
 
-/// Why a job failed; the text becomes the failure reason stored in Redis.
+/// The longest wait a job function may ask for before its retry (an endpoint's `Retry-After`
+/// can say anything; a job parked for days would look lost).
+pub const MAX_RETRY_AFTER_SECS: u64 = 3600;
+
+/// Why a job failed; the reason becomes the failure reason stored in Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobFailure(pub String);
+pub struct JobFailure {
+    /// The failure reason, readable by a user.
+    pub reason: String,
+    /// The shortest wait before a retry, when the failure says so (e.g. an HTTP 429 or 503 with
+    /// `Retry-After`); a retry waits `max(interval, retry_after)`, capped at
+    /// [`MAX_RETRY_AFTER_SECS`]. It never adds a retry that the job does not have.
+    pub retry_after: Option<u64>,
+}
+
+impl JobFailure {
+    /// A failure with a reason and no opinion on when to retry.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same failure, asking any retry to wait at least `seconds`.
+    pub fn retry_after(mut self, seconds: Option<u64>) -> Self {
+        self.retry_after = seconds.map(|s| s.min(MAX_RETRY_AFTER_SECS));
+        self
+    }
+}
 
 impl<E: std::fmt::Display> From<E> for JobFailure {
     fn from(error: E) -> Self {
-        Self(error.to_string())
+        Self::new(error.to_string())
     }
 }
 
@@ -110,7 +137,7 @@ async fn sleep(call: JobCall) -> JobOutcome {
         .and_then(Value::as_f64)
         .unwrap_or(1.0);
     if !(0.0..=86_400.0).contains(&seconds) {
-        return Err(JobFailure(format!(
+        return Err(JobFailure::new(format!(
             "seconds must be between 0 and 86400, got {seconds}"
         )));
     }
@@ -125,7 +152,7 @@ async fn fail(call: JobCall) -> JobOutcome {
         .or_else(|| call.args.first())
         .and_then(Value::as_str)
         .unwrap_or("manage.fail was called");
-    Err(JobFailure(message.to_string()))
+    Err(JobFailure::new(message))
 }
 
 crate::job_function!(name: "manage.echo", run: echo);

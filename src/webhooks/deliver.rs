@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     config::Settings,
+    destinations::Policy,
     http::{build_client, TlsOptions},
     rq::functions::{FunctionState, JobCall, JobFailure, JobOutcome},
 };
@@ -29,6 +30,9 @@ struct Ready {
 /// Every configured webhook by name, built once when a worker starts.
 pub struct Webhooks {
     ready: HashMap<String, Ready>,
+    /// `[http] block_private` and `allow`, checked here for literal-IP URLs (the clients'
+    /// resolver checks host names).
+    destinations: Policy,
 }
 
 /// Builds the worker's webhooks from its settings: one HTTP client per distinct TLS and redirect
@@ -63,7 +67,12 @@ pub fn prepare(settings: &Settings) -> Result<FunctionState, String> {
             },
         );
     }
-    Ok(Arc::new(Webhooks { ready }))
+    let destinations =
+        Policy::from_settings(&settings.http).map_err(|e| format!("key 'http.allow': {e}"))?;
+    Ok(Arc::new(Webhooks {
+        ready,
+        destinations,
+    }))
 }
 
 fn text_kwarg(call: &JobCall, name: &str) -> Option<String> {
@@ -78,7 +87,7 @@ fn text_kwarg(call: &JobCall, name: &str) -> Option<String> {
 fn context(call: &JobCall) -> Result<WebhookContext, JobFailure> {
     let required = |name: &str| {
         text_kwarg(call, name).ok_or_else(|| {
-            JobFailure(format!(
+            JobFailure::new(format!(
                 "{SEND_WEBHOOK} needs the keyword argument '{name}'"
             ))
         })
@@ -106,18 +115,23 @@ async fn send_webhook(call: JobCall) -> JobOutcome {
         .state
         .get(SEND_WEBHOOK)
         .and_then(|s| s.clone().downcast::<Webhooks>().ok())
-        .ok_or_else(|| JobFailure("webhooks are not prepared in this worker".into()))?;
+        .ok_or_else(|| JobFailure::new("webhooks are not prepared in this worker"))?;
     let name = text_kwarg(&call, "webhook").ok_or_else(|| {
-        JobFailure(format!(
+        JobFailure::new(format!(
             "{SEND_WEBHOOK} needs the keyword argument 'webhook'"
         ))
     })?;
-    let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
+    let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure::new(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
     let ctx = context(&call)?;
     let RenderedRequest { url, headers, body } = hook.templates.render(&ctx)?;
     let safe_url = without_credentials(&url);
     let method = reqwest::Method::from_bytes(hook.config.http_method.as_str().as_bytes())
         .expect("configured methods are valid");
+    if let Ok(parsed) = url::Url::parse(&url) {
+        webhooks.destinations.check_url(&parsed).map_err(|reason| {
+            JobFailure::new(format!("Request refused for {method} {safe_url}: {reason}"))
+        })?;
+    }
     let signature = hook
         .signer
         .headers(&call.job_id, chrono::Utc::now().timestamp(), &body);
@@ -140,7 +154,7 @@ async fn send_webhook(call: JobCall) -> JobOutcome {
         ctx.event
     );
     let response = request.body(body).send().await.map_err(|e| {
-        JobFailure(describe_send_error(
+        JobFailure::new(describe_send_error(
             &e,
             &method,
             &safe_url,
@@ -153,10 +167,31 @@ async fn send_webhook(call: JobCall) -> JobOutcome {
             "Status {status} returned, webhook successfully processed."
         )));
     }
+    let retry_after = retry_after(&response, std::time::SystemTime::now());
     let content = first_bytes(response, REASON_BODY_BYTES).await;
-    Err(JobFailure(format!(
+    Err(JobFailure::new(format!(
         "Status {status} returned with content '{content}', webhook FAILED to process."
-    )))
+    ))
+    .retry_after(retry_after))
+}
+
+/// The seconds a 429 or 503 answer asks the client to wait (`Retry-After`, as seconds or as an
+/// HTTP date), so that a retry does not come back sooner than the endpoint allows.
+fn retry_after(response: &reqwest::Response, now: std::time::SystemTime) -> Option<u64> {
+    if !matches!(response.status().as_u16(), 429 | 503) {
+        return None;
+    }
+    parse_retry_after(response.headers().get("retry-after")?.to_str().ok()?, now)
+}
+
+/// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date (a date in the past is 0).
+fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds);
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).map_or(0, |d| d.as_secs()))
 }
 
 /// The first `limit` bytes of an answer's body, without downloading the rest, shown as text
@@ -243,3 +278,29 @@ pub fn without_credentials(url: &str) -> String {
 }
 
 crate::job_function!(name: "extras.webhooks.send_webhook", run: send_webhook, prepare: prepare);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after(" 120 ", now), Some(120));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&later, now), Some(90));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&earlier, now), Some(0));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn retry_after_is_capped() {
+        let failure = JobFailure::new("x").retry_after(Some(10_000_000));
+        assert_eq!(
+            failure.retry_after,
+            Some(crate::rq::functions::MAX_RETRY_AFTER_SECS)
+        );
+    }
+}

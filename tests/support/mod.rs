@@ -4,6 +4,7 @@
 
 pub mod endpoint;
 pub mod fixtures;
+pub mod hooks;
 pub mod load;
 
 use std::{

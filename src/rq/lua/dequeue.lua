@@ -1,6 +1,7 @@
 -- Takes up to `count` jobs from the first non-empty queues, in priority order, and records each
 -- in its queue's started registry (rq:wip:<q>, member "<id>:<execution id>") in the same atomic
 -- step, so a job is never off every list. Returns {"suspended"} while rq:suspended exists.
+-- An id whose job hash does not exist is dropped from its queue and reported as {q, id, 'missing'}.
 -- ARGV: worker_key, worker_name, now (RQ timestamp), epoch (int), heartbeat_ttl, count,
 --       n_queues, queue names..., execution id prefix (24 hex), first execution counter
 -- Execution ids are the prefix and an 8-hex-digit counter: 32 hex characters, like RQ's uuid4().hex.
@@ -31,6 +32,8 @@ for qi = 1, nq do
       redis.call('HSET', jkey, 'status', 'started', 'started_at', now, 'last_heartbeat', now, 'worker_name', worker_name)
       redis.call('PERSIST', jkey)
       out[#out + 1] = {q, id, exec, fields}
+    else
+      out[#out + 1] = {q, id, 'missing'}
     end
   end
 end

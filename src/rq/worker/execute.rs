@@ -60,7 +60,7 @@ pub async fn run(
     env: Arc<JobEnv>,
     interrupt: oneshot::Receiver<Interrupt>,
 ) -> Outcome {
-    let failed = |reason: String| failure(taken, reason);
+    let failed = |reason: String| failure(taken, reason, None);
     if let Err(reason) = taken.job.status() {
         return Outcome::Failed(reason);
     }
@@ -78,6 +78,10 @@ pub async fn run(
         Ok(timeout) => timeout,
         Err(reason) => return Outcome::Failed(reason),
     };
+    // Unreadable retry fields would otherwise only show when the job fails, hiding its reason.
+    if let Err(reason) = taken.job.retry() {
+        return Outcome::Failed(reason);
+    }
     let Some(function) = functions::find(&call.func_name) else {
         return failed(format!(
             "no job function named {:?} is registered in this worker (known: {})",
@@ -97,14 +101,14 @@ pub async fn run(
         match timeout {
             Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), work)
                 .await
-                .unwrap_or_else(|_| Err(functions::JobFailure(format!("JobTimeoutException: Task exceeded maximum timeout value ({seconds} seconds)")))),
+                .unwrap_or_else(|_| Err(functions::JobFailure::new(format!("JobTimeoutException: Task exceeded maximum timeout value ({seconds} seconds)")))),
             None => work.await,
         }
     };
     tokio::select! {
         result = timed => match result {
             Ok(value) => Outcome::Finished(value),
-            Err(functions::JobFailure(reason)) => failed(reason),
+            Err(functions::JobFailure { reason, retry_after }) => failure(taken, reason, retry_after),
         },
         Ok(why) = interrupt => match why {
             Interrupt::Stop => Outcome::Stopped,
@@ -113,8 +117,10 @@ pub async fn run(
     }
 }
 
-/// A failure, or a retry when the job has retries left (RQ's exception-based retry).
-fn failure(taken: &Taken, reason: String) -> Outcome {
+/// A failure, or a retry when the job has retries left (RQ's exception-based retry). The retry
+/// waits the job's next interval, or `retry_after` seconds when the failure asked for longer
+/// (already capped by [`functions::JobFailure::retry_after`]).
+fn failure(taken: &Taken, reason: String, retry_after: Option<u64>) -> Outcome {
     match taken.job.retry() {
         Ok(Some(retry)) if retry.retries_left > 0 => {
             let at_front = taken
@@ -123,7 +129,9 @@ fn failure(taken: &Taken, reason: String) -> Outcome {
                 .is_some_and(|v| v == "1");
             Outcome::Retry {
                 reason,
-                interval: retry.next_interval(),
+                interval: retry
+                    .next_interval()
+                    .max(retry_after.map_or(0, |s| s as i64)),
                 retries_left: retry.retries_left - 1,
                 at_front,
             }

@@ -68,6 +68,18 @@ pub async fn take(
     let mut taken = Vec::new();
     for item in items {
         let Value::Array(parts) = item else { continue };
+        if parts.len() == 3 {
+            let mut parts = parts.into_iter().map(text);
+            let (queue, id) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            tracing::warn!(
+                "{queue}: dropped job id {:?} from the queue: it has no job hash (rq:job:<id> does not exist)",
+                shortened(&id)
+            );
+            continue;
+        }
         let mut parts = parts.into_iter();
         let (Some(queue), Some(id), Some(execution), Some(Value::Array(flat))) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -86,6 +98,15 @@ pub async fn take(
         });
     }
     Ok(Fetched::Jobs(taken))
+}
+
+/// An id short enough for a log line (ids are arbitrary bytes, of any length).
+fn shortened(id: &str) -> String {
+    const MAX: usize = 100;
+    match id.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &id[..cut], id.len()),
+        None => id.to_string(),
+    }
 }
 
 fn bytes(value: Value) -> Vec<u8> {

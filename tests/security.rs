@@ -1,0 +1,227 @@
+//! Security end to end: secrets stay out of logs, failure reasons, job data and
+//! `diffsettings`; rendered data cannot add headers; `[http] block_private` refuses private and
+//! loopback destinations unless `[http] allow` lists them.
+
+mod support;
+
+use redis::Commands;
+use support::{
+    endpoint::Endpoint,
+    hooks::{burst, enqueue_site, hook, job_status, last_reason, manage_in, rule},
+    stderr, stdout, RedisServer,
+};
+
+const HOOK_SECRET: &str = "hook-secret-Zq81";
+const REDIS_PASSWORD: &str = "redis-pass-Xk42";
+
+#[test]
+fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
+    let redis = RedisServer::start();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg(REDIS_PASSWORD)
+        .query(&mut redis.conn())
+        .unwrap();
+    let url = format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{}/0", redis.port());
+    let ok = Endpoint::start();
+    let broken = Endpoint::start();
+    broken.set_status(500);
+    let config = format!("[redis]\nurl = \"{url}\"\n")
+        + &hook(
+            "ok",
+            &format!("{}/ok", ok.base()),
+            &format!("secret = \"{HOOK_SECRET}\""),
+        )
+        + &hook(
+            "broken",
+            &format!("{}/broken", broken.base()),
+            &format!("secret = \"{HOOK_SECRET}\""),
+        )
+        + &rule("ok", "")
+        + &rule("broken", "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.toml"), config).unwrap();
+
+    let ids = enqueue_site(dir.path(), r#"{"id": 1, "name": "one"}"#);
+    let worker = burst(dir.path(), &["-v", "3"]);
+    let shown = manage_in(dir.path(), &["diffsettings", "--all"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let check = manage_in(dir.path(), &["check"]);
+
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    assert_eq!(
+        conn.hget::<_, _, String>(format!("rq:job:{}", ids[0]), "status")
+            .unwrap(),
+        "finished"
+    );
+    let mut stored = Vec::new();
+    let keys: Vec<String> = conn.keys("*").unwrap();
+    for key in &keys {
+        let kind: String = redis::cmd("TYPE").arg(key).query(&mut conn).unwrap();
+        let dump: Vec<u8> = redis::cmd("DUMP").arg(key).query(&mut conn).unwrap();
+        stored.extend(dump);
+        if kind == "stream" {
+            let reply: redis::streams::StreamRangeReply = conn.xrange_all(key).unwrap();
+            for entry in reply.ids {
+                for (field, value) in entry.map {
+                    let text: String = redis::from_redis_value(value).unwrap();
+                    stored.extend(field.as_bytes());
+                    stored.extend(text.as_bytes());
+                    if field == "exc_string" {
+                        let reason = manage::rq::serializer::decode_exc(text.as_bytes()).unwrap();
+                        assert!(reason.starts_with("Status 500"), "{reason}");
+                        stored.extend(reason.into_bytes());
+                    }
+                }
+            }
+        }
+    }
+    // Job data and results are zlib-compressed pickles: look inside the decoded job payloads too.
+    for id in &ids {
+        let data: Vec<u8> = conn.hget(format!("rq:job:{id}"), "data").unwrap();
+        let call = manage::rq::serializer::decode_data(&data).unwrap();
+        stored.extend(format!("{call:?}").into_bytes());
+    }
+    let everything = [
+        stdout(&worker),
+        stderr(&worker),
+        stdout(&shown),
+        stderr(&shown),
+        stdout(&check),
+        stderr(&check),
+        String::from_utf8_lossy(&stored).into_owned(),
+    ]
+    .concat();
+    assert!(
+        stderr(&worker).contains("Sending POST"),
+        "verbose log expected: {}",
+        stderr(&worker)
+    );
+    for secret in [HOOK_SECRET, REDIS_PASSWORD] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked:\n{everything}"
+        );
+    }
+    // The signature proves the secret was used, without the secret itself being sent.
+    let request = &ok.requests()[0];
+    assert!(request.header("x-hook-signature").is_some());
+    assert!(!String::from_utf8_lossy(&request.body).contains(HOOK_SECRET));
+}
+
+#[test]
+fn data_cannot_inject_headers_through_templates() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let config = hook(
+        "raw",
+        &format!("{}/raw", endpoint.base()),
+        "additional_headers = \"X-Name: {{ data.name }}\"",
+    ) + &hook(
+        "safe",
+        &format!("{}/safe", endpoint.base()),
+        "additional_headers = \"X-Name: {{ data.name|header_safe }}\"",
+    ) + &rule("raw", "")
+        + &rule("safe", "");
+    let dir = support::hooks::project(&redis, &config);
+    let ids = enqueue_site(dir.path(), r#"{"id": 1, "name": "a\r\nX-Evil: 1"}"#);
+    burst(dir.path(), &[]);
+    assert_eq!(job_status(&redis, &ids[0]), "failed");
+    let reason = last_reason(&redis, &ids[0]);
+    assert!(
+        reason.starts_with("Error parsing HTTP headers for webhook raw")
+            && reason.contains("control character"),
+        "{reason}"
+    );
+    assert_eq!(job_status(&redis, &ids[1]), "finished");
+    let requests = endpoint.requests();
+    assert_eq!(requests.len(), 1, "only the safe webhook was sent");
+    assert_eq!(requests[0].path, "/safe");
+    assert_eq!(requests[0].header("x-name"), Some("aX-Evil: 1"));
+    assert!(requests.iter().all(|r| r.header("x-evil").is_none()));
+}
+
+const REFUSED: &str = "is a private or loopback address; refused by [http] block_private (allow it with [http] allow)";
+
+#[test]
+fn block_private_refuses_loopback_unless_allowed() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let port = endpoint.base().rsplit(':').next().unwrap().to_string();
+    let elsewhere = Endpoint::start();
+    let redirector = Endpoint::start();
+    let redirector_port = redirector.base().rsplit(':').next().unwrap().to_string();
+    redirector.set_redirect(Some(&format!("{}/landed", elsewhere.base())));
+    let hooks = hook("literal", &format!("http://127.0.0.1:{port}/literal"), "")
+        + &hook("named", &format!("http://localhost:{port}/named"), "")
+        + &hook(
+            "redirected",
+            &format!("http://localhost:{redirector_port}/follow"),
+            "follow_redirects = true",
+        )
+        + &rule("literal", "")
+        + &rule("named", "")
+        + &rule("redirected", "");
+
+    // Blocked: nothing reaches the endpoint, and each reason names the address and the way out.
+    let dir = support::hooks::project(&redis, &format!("[http]\nblock_private = true\n{hooks}"));
+    let ids = enqueue_site(dir.path(), r#"{"id": 1}"#);
+    burst(dir.path(), &[]);
+    for id in &ids {
+        assert_eq!(job_status(&redis, id), "failed");
+        let reason = last_reason(&redis, id);
+        assert!(reason.contains(REFUSED), "{reason}");
+    }
+    assert_eq!(
+        last_reason(&redis, &ids[0]),
+        format!("Request refused for POST http://127.0.0.1:{port}/literal: destination 127.0.0.1 {REFUSED}")
+    );
+    assert!(endpoint.requests().is_empty());
+    assert!(redirector.requests().is_empty());
+
+    // The host name is allowed, but a redirect to a literal loopback address is still refused.
+    let dir = support::hooks::project(
+        &redis,
+        &format!("[http]\nblock_private = true\nallow = [\"localhost\"]\n{hooks}"),
+    );
+    let ids = enqueue_site(dir.path(), r#"{"id": 2}"#);
+    burst(dir.path(), &[]);
+    assert_eq!(job_status(&redis, &ids[0]), "failed");
+    assert_eq!(job_status(&redis, &ids[1]), "finished");
+    assert_eq!(job_status(&redis, &ids[2]), "failed");
+    let reason = last_reason(&redis, &ids[2]);
+    assert!(
+        reason.contains(&format!("destination 127.0.0.1 {REFUSED}")),
+        "{reason}"
+    );
+    assert!(elsewhere.requests().is_empty());
+
+    // Allowed by network: delivered, redirect included.
+    let dir = support::hooks::project(
+        &redis,
+        &format!("[http]\nblock_private = true\nallow = [\"127.0.0.0/8\", \"::1\"]\n{hooks}"),
+    );
+    let ids = enqueue_site(dir.path(), r#"{"id": 3}"#);
+    burst(dir.path(), &[]);
+    for id in &ids {
+        assert_eq!(job_status(&redis, id), "finished");
+    }
+    assert_eq!(elsewhere.requests().len(), 1);
+
+    // A bad allow entry is a configuration error naming the key.
+    let dir = support::hooks::project(
+        &redis,
+        &format!("[http]\nblock_private = true\nallow = [\"10.0.0.0/40\"]\n{hooks}"),
+    );
+    let out = manage_in(dir.path(), &["check"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("http.allow") && stderr(&out).contains("10.0.0.0/40"),
+        "{}",
+        stderr(&out)
+    );
+}

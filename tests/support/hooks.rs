@@ -1,0 +1,129 @@
+//! Webhook test helpers: a project directory with a manage.toml, `[[webhooks]]` and
+//! `[[event_rules]]` snippets, job outcomes read back from Redis, and raw TCP servers that
+//! misbehave in ways a well-behaved HTTP server cannot.
+
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::Path,
+};
+
+use redis::Commands;
+
+use super::{run, stderr, stdout, RedisServer};
+
+/// A working directory with a manage.toml for `redis` plus `extra` TOML.
+pub fn project(redis: &RedisServer, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("manage.toml"),
+        format!("[redis]\nurl = \"{}\"\n{extra}", redis.url()),
+    )
+    .unwrap();
+    dir
+}
+
+/// `manage <args>` in `dir`, to completion.
+pub fn manage_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    run(super::manage(dir).args(args))
+}
+
+/// A `[[webhooks]]` entry.
+pub fn hook(name: &str, url: &str, extra: &str) -> String {
+    format!("[[webhooks]]\nname = \"{name}\"\npayload_url = \"{url}\"\n{extra}\n")
+}
+
+/// An `[[event_rules]]` entry sending `webhook` for created and updated sites.
+pub fn rule(webhook: &str, extra: &str) -> String {
+    format!("[[event_rules]]\nname = \"rule-{webhook}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\", \"updated\"]\nwebhook = \"{webhook}\"\n{extra}\n")
+}
+
+/// Enqueues one site event and returns the job ids, one per matching rule in rule order.
+pub fn enqueue_site(dir: &Path, data: &str) -> Vec<String> {
+    let out = manage_in(
+        dir,
+        &[
+            "enqueue_event",
+            "--object-type",
+            "dcim.site",
+            "--event",
+            "created",
+            "--data",
+            data,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+/// Runs `rqworker --burst default` in `dir` and returns its output.
+pub fn burst(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = extra.to_vec();
+    args.extend(["rqworker", "--burst", "default"]);
+    let out = manage_in(dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
+/// The job's `status` field.
+pub fn job_status(redis: &RedisServer, id: &str) -> String {
+    redis
+        .conn()
+        .hget::<_, _, Option<String>>(format!("rq:job:{id}"), "status")
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Whether the job is in `rq:failed:default`.
+pub fn in_failed(redis: &RedisServer, id: &str) -> bool {
+    redis
+        .conn()
+        .zscore::<_, _, Option<f64>>("rq:failed:default", id)
+        .unwrap()
+        .is_some()
+}
+
+/// The failure reason of the job's last result, decoded as Python RQ would show it.
+pub fn last_reason(redis: &RedisServer, id: &str) -> String {
+    let reply: redis::streams::StreamRangeReply = redis
+        .conn()
+        .xrevrange_count(format!("rq:results:{id}"), "+", "-", 1)
+        .unwrap();
+    let b64: String = reply.ids[0].get("exc_string").expect("a failure result");
+    manage::rq::serializer::decode_exc(b64.as_bytes()).unwrap()
+}
+
+/// A raw TCP server on loopback that hands every accepted connection, after reading the request
+/// head, to `answer` on its own thread. Returns its base URL.
+pub fn raw_server(answer: fn(TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                read_head(&mut stream);
+                answer(stream);
+            });
+        }
+    });
+    base
+}
+
+/// Reads until the end of the request head (the body, if any, is left unread).
+fn read_head(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+}
+
+/// Writes a whole answer and closes.
+pub fn answer_with(mut stream: TcpStream, text: &str) {
+    let _ = stream.write_all(text.as_bytes());
+    let _ = stream.flush();
+}

@@ -157,7 +157,7 @@ def bench_e2e():
 def bench_receiver():
     out = sh(["bash", str(ROOT / "scripts/bench_receiver.sh")], env=dict(os.environ, ROUNDS=str(RUNS), DURATION="5s" if QUICK else "10s", SHARED=str(SHARED)))
     for c in (1, 64):
-        m = re.search(rf"^\s*{c}\s*\|\s*([\d,]+)\s*\|\s*([\d,]+)", out, re.M)
+        m = re.search(rf"^\s*{c}\s+([\d,]+)\s+([\d,]+)\s+[\d.]+x", out, re.M)
         if m:
             row(f"Receiver, wrk at {c} connection(s), printing to a file", float(m.group(1).replace(",", "")), float(m.group(2).replace(",", "")), ">= 15x", "scripts/bench_receiver.sh")
         else:

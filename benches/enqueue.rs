@@ -1,10 +1,10 @@
 //! Benchmark (run by scripts/bench.py): enqueue throughput through the library API.
-//! `N` events (default 50,000) go through `manage::webhooks::enqueue_events` in batches of 1,000,
-//! each batch one round trip. Settings come from `MANAGE_CONFIG` as for the `manage` binary.
+//! `N` events (default 50,000) go through `manage::webhooks::enqueue_bulk` (transactions of
+//! 1,000 events, the next built while one is written). Settings come from `MANAGE_CONFIG` as for the `manage` binary.
 
 use manage::{
     config::{LoadOptions, Settings},
-    webhooks::{enqueue_events, Event, EventType},
+    webhooks::{enqueue_bulk, Event, EventType},
 };
 
 fn main() {
@@ -38,16 +38,14 @@ fn main() {
             .get_multiplexed_async_connection()
             .await
             .expect("redis");
+        let settings = std::sync::Arc::new(settings);
         let start = std::time::Instant::now();
-        let mut jobs = 0;
-        for chunk in events.chunks(1000) {
-            jobs += enqueue_events(&mut conn, &settings, chunk)
-                .await
-                .expect("enqueue")
-                .iter()
-                .map(Vec::len)
-                .sum::<usize>();
-        }
+        let jobs: usize = enqueue_bulk(&mut conn, settings, events)
+            .await
+            .expect("enqueue")
+            .iter()
+            .map(Vec::len)
+            .sum();
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "library enqueue: {n} events -> {jobs} jobs in {seconds:.3} s = {:.0} jobs/s",

@@ -6,12 +6,9 @@ use std::io::Read;
 use serde_json::Value;
 
 use crate::{
-    webhooks::{enqueue::EnqueuedJob, enqueue_events, Event, EventType},
+    webhooks::{enqueue::EnqueuedJob, enqueue_bulk, Event, EventType},
     CommandError, CommandResult, Context,
 };
-
-/// Events per round trip with `--lines`.
-const BATCH: usize = 1000;
 
 /// Options of `manage enqueue_event`.
 #[derive(clap::Args, Debug)]
@@ -157,16 +154,16 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
         }]
     };
     let mut conn = ctx.redis().await?;
-    let mut all: Vec<EnqueuedJob> = Vec::new();
-    for chunk in events.chunks(BATCH) {
-        let jobs = enqueue_events(&mut conn, ctx.settings(), chunk)
-            .await
-            .map_err(|e| ctx.unreachable(e))?;
-        all.extend(jobs.into_iter().flatten());
-    }
+    let event_count = events.len();
+    let all: Vec<EnqueuedJob> = enqueue_bulk(&mut conn, ctx.settings_arc(), events)
+        .await
+        .map_err(|e| ctx.unreachable(e))?
+        .into_iter()
+        .flatten()
+        .collect();
     if args.json {
         ctx.out()
-            .line(serde_json::json!({ "events": events.len(), "jobs": all }));
+            .line(serde_json::json!({ "events": event_count, "jobs": all }));
     } else {
         let mut text = String::with_capacity(all.len() * 37);
         for job in &all {
@@ -178,7 +175,7 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
     if all.is_empty() {
         tracing::info!("No enabled event rule matched; nothing was enqueued");
     } else {
-        tracing::debug!("{} event(s) gave {} job(s)", events.len(), all.len());
+        tracing::debug!("{event_count} event(s) gave {} job(s)", all.len());
     }
     Ok(())
 }

@@ -99,7 +99,7 @@ fn each_misbehaving_endpoint_fails_its_job_with_a_readable_reason() {
     let names = ["refused", "reset", "hang", "broken", "huge", "loop", "tls"];
     let config = hooks.concat() + &names.map(|n| rule(n, "")).concat();
     let dir = project(&redis, &config);
-    let ids = enqueue_site(dir.path(), SITE);
+    let ids = enqueue_site(dir.path(), "created", SITE);
     assert_eq!(ids.len(), names.len());
     burst(dir.path(), &[]);
     let reason = |i: usize| {
@@ -162,7 +162,7 @@ fn a_429_retry_waits_at_least_what_retry_after_says() {
         &(hook("h", &format!("{limited}/r"), "")
             + &rule("h", "retry = { max = 2, intervals = [1] }")),
     );
-    let ids = enqueue_site(dir.path(), SITE);
+    let ids = enqueue_site(dir.path(), "created", SITE);
     let before = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use redis::Commands;
 use support::{
-    manage_on, python_run, python_tasks, stderr, stdout, venv_bin, wait_until, RedisServer, Running,
+    manage_on, python_run, python_tasks, python_worker, stderr, stdout, venv_bin, wait_until,
+    RedisServer, Running,
 };
 
 const PY_PRELUDE: &str = "
@@ -141,21 +142,7 @@ fn python_worker_runs_jobs_we_enqueued() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "ours-1");
-    let worker = std::process::Command::new(venv_bin("rq"))
-        .args([
-            "worker",
-            "--burst",
-            "-S",
-            "json",
-            "-w",
-            "rq.worker.SimpleWorker",
-            "--url",
-            &redis.url(),
-            "default",
-        ])
-        .env("PYTHONPATH", tasks.path())
-        .output()
-        .unwrap();
+    let worker = python_worker(&redis, tasks.path()).output().unwrap();
     assert!(
         worker.status.success(),
         "{}",
@@ -241,21 +228,7 @@ fn requeue_failed_moves_jobs_python_failed() {
     let redis = RedisServer::start();
     let tasks = python_tasks();
     python_run(&redis, &format!("{PY_PRELUDE}\nfor i in range(5):\n    q.enqueue('tasks.boom', i, job_id='py-boom-%d' % i)\n"), &[]);
-    let worker = std::process::Command::new(venv_bin("rq"))
-        .args([
-            "worker",
-            "--burst",
-            "-S",
-            "json",
-            "-w",
-            "rq.worker.SimpleWorker",
-            "--url",
-            &redis.url(),
-            "default",
-        ])
-        .env("PYTHONPATH", tasks.path())
-        .output()
-        .unwrap();
+    let worker = python_worker(&redis, tasks.path()).output().unwrap();
     assert!(worker.status.success());
     let mut conn = redis.conn();
     assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 5);

@@ -43,7 +43,7 @@ fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("manage.toml"), config).unwrap();
 
-    let ids = enqueue_site(dir.path(), r#"{"id": 1, "name": "one"}"#);
+    let ids = enqueue_site(dir.path(), "created", r#"{"id": 1, "name": "one"}"#);
     let worker = burst(dir.path(), &["-v", "3"]);
     let shown = manage_in(dir.path(), &["diffsettings", "--all"]);
     assert!(shown.status.success(), "{}", stderr(&shown));
@@ -128,7 +128,11 @@ fn data_cannot_inject_headers_through_templates() {
     ) + &rule("raw", "")
         + &rule("safe", "");
     let dir = support::hooks::project(&redis, &config);
-    let ids = enqueue_site(dir.path(), r#"{"id": 1, "name": "a\r\nX-Evil: 1"}"#);
+    let ids = enqueue_site(
+        dir.path(),
+        "created",
+        r#"{"id": 1, "name": "a\r\nX-Evil: 1"}"#,
+    );
     burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "failed");
     let reason = last_reason(&redis, &ids[0]);
@@ -169,7 +173,7 @@ fn block_private_refuses_loopback_unless_allowed() {
 
     // Blocked: nothing reaches the endpoint, and each reason names the address and the way out.
     let dir = support::hooks::project(&redis, &format!("[http]\nblock_private = true\n{hooks}"));
-    let ids = enqueue_site(dir.path(), r#"{"id": 1}"#);
+    let ids = enqueue_site(dir.path(), "created", r#"{"id": 1}"#);
     burst(dir.path(), &[]);
     for id in &ids {
         assert_eq!(job_status(&redis, id), "failed");
@@ -188,7 +192,7 @@ fn block_private_refuses_loopback_unless_allowed() {
         &redis,
         &format!("[http]\nblock_private = true\nallow = [\"localhost\"]\n{hooks}"),
     );
-    let ids = enqueue_site(dir.path(), r#"{"id": 2}"#);
+    let ids = enqueue_site(dir.path(), "created", r#"{"id": 2}"#);
     burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "failed");
     assert_eq!(job_status(&redis, &ids[1]), "finished");
@@ -205,7 +209,7 @@ fn block_private_refuses_loopback_unless_allowed() {
         &redis,
         &format!("[http]\nblock_private = true\nallow = [\"127.0.0.0/8\", \"::1\"]\n{hooks}"),
     );
-    let ids = enqueue_site(dir.path(), r#"{"id": 3}"#);
+    let ids = enqueue_site(dir.path(), "created", r#"{"id": 3}"#);
     burst(dir.path(), &[]);
     for id in &ids {
         assert_eq!(job_status(&redis, id), "finished");

@@ -3,74 +3,16 @@
 
 mod support;
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use redis::Commands;
 use support::{
-    endpoint::Endpoint, python_run, run, stderr, stdout, wait_until, RedisServer, Running,
+    endpoint::Endpoint,
+    hooks::{
+        burst, enqueue_site, hook, job_status, last_reason, manage_in, project, rule, write_config,
+    },
+    python_run, stderr, stdout, wait_until, RedisServer, Running,
 };
-
-/// A working directory with a manage.toml for `redis` plus `extra` TOML.
-fn project(redis: &RedisServer, extra: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("manage.toml"),
-        format!("[redis]\nurl = \"{}\"\n{extra}", redis.url()),
-    )
-    .unwrap();
-    dir
-}
-
-fn manage_in(dir: &Path, args: &[&str]) -> std::process::Output {
-    run(support::manage(dir).args(args))
-}
-
-fn enqueue_site(dir: &Path, event: &str, data: &str) -> Vec<String> {
-    let out = manage_in(
-        dir,
-        &[
-            "enqueue_event",
-            "--object-type",
-            "dcim.site",
-            "--event",
-            event,
-            "--data",
-            data,
-            "--username",
-            "admin",
-            "--request-id",
-            "req-1",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).lines().map(str::to_string).collect()
-}
-
-fn burst(dir: &Path) {
-    let out = manage_in(dir, &["rqworker", "--burst", "default"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
-fn job_status(redis: &RedisServer, id: &str) -> String {
-    redis.conn().hget(format!("rq:job:{id}"), "status").unwrap()
-}
-
-fn last_reason(redis: &RedisServer, id: &str) -> String {
-    let reply: redis::streams::StreamRangeReply = redis
-        .conn()
-        .xrevrange_count(format!("rq:results:{id}"), "+", "-", 1)
-        .unwrap();
-    let b64: String = reply.ids[0].get("exc_string").expect("a failure result");
-    manage::rq::serializer::decode_exc(b64.as_bytes()).unwrap()
-}
-
-fn hook(name: &str, url: &str, extra: &str) -> String {
-    format!("[[webhooks]]\nname = \"{name}\"\npayload_url = \"{url}\"\n{extra}\n")
-}
-
-fn rule(webhook: &str, extra: &str) -> String {
-    format!("[[event_rules]]\nname = \"rule-{webhook}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\", \"updated\"]\nwebhook = \"{webhook}\"\n{extra}\n")
-}
 
 const SITE: &str = r#"{"id": 4, "name": "Site 4", "slug": "site-4", "status": {"value": "active", "label": "Active"}, "tags": [{"slug": "edge"}]}"#;
 
@@ -83,7 +25,7 @@ fn delivers_with_templates_headers_and_a_signature_python_accepts() {
     let dir = project(&redis, &config);
     let ids = enqueue_site(dir.path(), "created", SITE);
     assert_eq!(ids.len(), 1);
-    burst(dir.path());
+    burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "finished");
     let requests = endpoint.requests();
     assert_eq!(requests.len(), 1);
@@ -149,7 +91,7 @@ fn body_template_method_and_content_type() {
     ) + &rule("put-hook", "");
     let dir = project(&redis, &config);
     enqueue_site(dir.path(), "updated", SITE);
-    burst(dir.path());
+    burst(dir.path(), &[]);
     let request = &endpoint.requests()[0];
     assert_eq!(request.method, "PUT");
     assert_eq!(request.header("content-type"), Some("text/plain"));
@@ -258,7 +200,7 @@ fn standard_webhooks_signature_verifies_with_the_python_package() {
         ) + &rule("std", "")),
     );
     enqueue_site(dir.path(), "created", SITE);
-    burst(dir.path());
+    burst(dir.path(), &[]);
     let request = &endpoint.requests()[0];
     let headers = serde_json::json!({
         "webhook-id": request.header("webhook-id").unwrap(),
@@ -284,7 +226,7 @@ fn a_failure_is_kept_with_its_reason_then_fixed_config_and_requeue_deliver_it() 
         &(hook("h", &format!("{}/a", broken.base()), "") + &rule("h", "")),
     );
     let ids = enqueue_site(dir.path(), "created", SITE);
-    burst(dir.path());
+    burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "failed");
     assert!(redis
         .conn()
@@ -297,21 +239,16 @@ fn a_failure_is_kept_with_its_reason_then_fixed_config_and_requeue_deliver_it() 
     );
 
     let down = format!("http://127.0.0.1:{}/", support::free_port());
-    std::fs::write(
-        dir.path().join("manage.toml"),
-        format!(
-            "[redis]\nurl = \"{}\"\n{}{}",
-            redis.url(),
-            hook("h", &down, ""),
-            rule("h", "")
-        ),
-    )
-    .unwrap();
+    write_config(
+        dir.path(),
+        &redis.url(),
+        &(hook("h", &down, "") + &rule("h", "")),
+    );
     assert_eq!(
         stdout(&manage_in(dir.path(), &["requeue_failed", "--all"])),
         "Requeued 1 job\n"
     );
-    burst(dir.path());
+    burst(dir.path(), &[]);
     let reason = last_reason(&redis, &ids[0]);
     assert!(
         reason.starts_with("Connection failed for POST http://127.0.0.1:"),
@@ -319,21 +256,16 @@ fn a_failure_is_kept_with_its_reason_then_fixed_config_and_requeue_deliver_it() 
     );
 
     let fixed = Endpoint::start();
-    std::fs::write(
-        dir.path().join("manage.toml"),
-        format!(
-            "[redis]\nurl = \"{}\"\n{}{}",
-            redis.url(),
-            hook("h", &format!("{}/fixed", fixed.base()), ""),
-            rule("h", "")
-        ),
-    )
-    .unwrap();
+    write_config(
+        dir.path(),
+        &redis.url(),
+        &(hook("h", &format!("{}/fixed", fixed.base()), "") + &rule("h", "")),
+    );
     assert_eq!(
         stdout(&manage_in(dir.path(), &["requeue_failed", "--all"])),
         "Requeued 1 job\n"
     );
-    burst(dir.path());
+    burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "finished");
     let delivered = fixed.requests();
     assert_eq!(delivered.len(), 1);
@@ -362,7 +294,7 @@ fn tls_with_a_private_ca_and_refused_without_it() {
     let project = project(&redis, &config);
     let ids = enqueue_site(project.path(), "created", SITE);
     assert_eq!(ids.len(), 2);
-    burst(project.path());
+    burst(project.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "finished");
     assert_eq!(job_status(&redis, &ids[1]), "failed");
     let reason = last_reason(&redis, &ids[1]);
@@ -392,7 +324,7 @@ fn timeout_and_redirects() {
         + &rule("follow", "");
     let dir = project(&redis, &config);
     let ids = enqueue_site(dir.path(), "created", SITE);
-    burst(dir.path());
+    burst(dir.path(), &[]);
     assert_eq!(
         last_reason(&redis, &ids[0]),
         format!("Request to {}/slow timed out after 1 seconds", slow.base())
@@ -428,7 +360,7 @@ fn retry_schedule_follows_the_rule() {
             + &rule("h", "retry = { max = 2, intervals = [1] }")),
     );
     let ids = enqueue_site(dir.path(), "created", SITE);
-    burst(dir.path());
+    burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "scheduled");
     assert_eq!(
         redis
@@ -477,23 +409,11 @@ fn python_rq_and_manage_deliver_each_others_webhook_jobs() {
         "import os\nfrom redis import Redis\nfrom rq import Queue\nfrom rq.serializers import JSONSerializer\nq = Queue('default', connection=Redis.from_url(os.environ['REDIS_URL']), serializer=JSONSerializer)\nq.enqueue('extras.webhooks.send_webhook', kwargs=dict(webhook='bench', event_rule='bench', object_type='dcim.site', event_type='object_created', data={'id': 1, 'name': 'é'}, snapshots=None, timestamp='2026-01-01T00:00:00+00:00', username='admin', request_id='req-py'), job_id='from-python')\n",
         &[],
     );
-    burst(dir.path());
+    burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, "from-python"), "finished");
     // We enqueue, a Python RQ worker with the baseline job delivers.
     let ids = enqueue_site(dir.path(), "created", r#"{"id": 1, "name": "é"}"#);
-    let worker = std::process::Command::new(support::venv_bin("rq"))
-        .args([
-            "worker",
-            "--burst",
-            "-S",
-            "json",
-            "-w",
-            "rq.worker.SimpleWorker",
-            "--url",
-            &redis.url(),
-            "default",
-        ])
-        .env("PYTHONPATH", support::shared_dir().join("bench/pyjobs"))
+    let worker = support::python_worker(&redis, &support::shared_dir().join("bench/pyjobs"))
         .env(
             "BASELINE_WEBHOOKS",
             format!(r#"{{"bench": {{"payload_url": "{url}", "secret": "s3cret"}}}}"#),

@@ -13,6 +13,16 @@ pub async fn enqueue_many<C: ConnectionLike>(
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
+    enqueue_pipeline(jobs)
+        .query_async::<()>(conn)
+        .await?;
+    Ok(jobs.iter().map(|j| j.id.clone()).collect())
+}
+
+/// The MULTI/EXEC pipeline that enqueues `jobs`: all the CPU work of enqueueing (JSON, zlib,
+/// the description), kept apart from the round trip so that bulk enqueuers can build the
+/// next batch on another thread while this one is written.
+pub fn enqueue_pipeline(jobs: &[NewJob]) -> redis::Pipeline {
     let now = timestamp::now();
     let mut pipe = redis::pipe();
     pipe.atomic();
@@ -32,8 +42,7 @@ pub async fn enqueue_many<C: ConnectionLike>(
     for queue in queues {
         pipe.sadd(keys::QUEUES, keys::queue(queue)).ignore();
     }
-    pipe.query_async::<()>(conn).await?;
-    Ok(jobs.iter().map(|j| j.id.clone()).collect())
+    pipe
 }
 
 /// Enqueues one job.

@@ -1,10 +1,8 @@
 //! RQ's JSON serializer on the wire: `data` is zlib(JSON `[func, null, args, kwargs]`), results
 //! are base64(JSON), tracebacks base64(zlib(text)). Reads are tolerant of what Python writes.
 
-use std::io::{Read, Write};
-
 use base64::Engine;
-use flate2::{read::ZlibDecoder, write::ZlibEncoder, Compression};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde_json::{Map, Value};
 
 /// Why a job's `data` cannot be run. The text becomes the job's failure reason.
@@ -39,27 +37,72 @@ pub fn encode_data(call: &Call) -> Vec<u8> {
     compress(&json)
 }
 
+/// The zlib level `data` is written with: Python's `zlib.compress` default. Any level reads back
+/// the same everywhere; this one keeps job hashes as small as Python RQ's.
+const LEVEL: u32 = 1;
+
+thread_local! {
+    /// One compressor per thread, reset between uses: a fresh one allocates and clears a few
+    /// hundred kilobytes of tables, which costs more than compressing a small job.
+    static COMPRESSOR: std::cell::RefCell<Compress> =
+        std::cell::RefCell::new(Compress::new(Compression::new(LEVEL), true));
+    /// One decompressor per thread, reset between uses, for the same reason.
+    static DECOMPRESSOR: std::cell::RefCell<Decompress> =
+        std::cell::RefCell::new(Decompress::new(true));
+}
+
 /// zlib at the default level, as Python's `zlib.compress`.
 pub fn compress(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(
-        Vec::with_capacity(bytes.len() / 2 + 16),
-        Compression::new(6),
-    );
-    encoder
-        .write_all(bytes)
-        .expect("writing to a Vec cannot fail");
-    encoder.finish().expect("writing to a Vec cannot fail")
+    COMPRESSOR.with_borrow_mut(|compressor| {
+        compressor.reset();
+        let mut out = Vec::with_capacity(bytes.len() / 2 + 64);
+        loop {
+            let consumed = compressor.total_in() as usize;
+            let status = compressor
+                .compress_vec(&bytes[consumed..], &mut out, FlushCompress::Finish)
+                .expect("compressing into a Vec cannot fail");
+            if status == Status::StreamEnd {
+                return out;
+            }
+            out.reserve(out.capacity().max(64));
+        }
+    })
+}
+
+/// The most a `data` field may inflate to: a bound on what a hostile job can make a worker hold.
+const MAX_INFLATED: usize = 64 * 1024 * 1024;
+
+/// Inflates a whole zlib stream; `None` when it is not one (or inflates beyond the bound).
+fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    DECOMPRESSOR.with_borrow_mut(|decompressor| {
+        decompressor.reset(true);
+        let mut out = Vec::with_capacity((bytes.len() * 4).min(MAX_INFLATED));
+        loop {
+            let consumed = decompressor.total_in() as usize;
+            let before = decompressor.total_out();
+            let status = decompressor
+                .decompress_vec(&bytes[consumed..], &mut out, FlushDecompress::Finish)
+                .ok()?;
+            match status {
+                Status::StreamEnd => return Some(out),
+                _ if out.len() >= MAX_INFLATED => return None,
+                // No progress with room to spare: the input is truncated.
+                _ if decompressor.total_out() == before
+                    && decompressor.total_in() as usize == consumed
+                    && out.len() < out.capacity() =>
+                {
+                    return None
+                }
+                _ => out.reserve(out.capacity().clamp(256, MAX_INFLATED)),
+            }
+        }
+    })
 }
 
 /// zlib-decompresses, falling back to the raw bytes as RQ does for uncompressed data.
 pub fn decompress_or_raw(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if bytes.len() >= 2 && bytes[0] == 0x78 {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
-        if ZlibDecoder::new(bytes)
-            .take(64 * 1024 * 1024)
-            .read_to_end(&mut out)
-            .is_ok()
-        {
+        if let Some(out) = inflate(bytes) {
             return out.into();
         }
     }

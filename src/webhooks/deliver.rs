@@ -83,8 +83,9 @@ fn text_kwarg(call: &JobCall, name: &str) -> Option<String> {
     }
 }
 
-/// NetBox's webhook context from the job's keyword arguments.
-fn context(call: &JobCall) -> Result<WebhookContext, JobFailure> {
+/// NetBox's webhook context from the job's keyword arguments (the data is moved out, not
+/// copied: it can be large).
+fn context(call: &mut JobCall) -> Result<WebhookContext, JobFailure> {
     let required = |name: &str| {
         text_kwarg(call, name).ok_or_else(|| {
             JobFailure::new(format!(
@@ -96,20 +97,16 @@ fn context(call: &JobCall) -> Result<WebhookContext, JobFailure> {
         &required("event_type")?,
         &required("object_type")?,
         &text_kwarg(call, "timestamp").unwrap_or_default(),
-        call.kwargs.get("data").cloned().unwrap_or(Value::Null),
+        call.kwargs.remove("data").unwrap_or(Value::Null),
     );
     ctx.username = text_kwarg(call, "username");
     ctx.request_id = text_kwarg(call, "request_id");
-    ctx.snapshots = call
-        .kwargs
-        .get("snapshots")
-        .cloned()
-        .filter(|s| !s.is_null());
+    ctx.snapshots = call.kwargs.remove("snapshots").filter(|s| !s.is_null());
     Ok(ctx)
 }
 
 /// Sends one webhook job.
-async fn send_webhook(call: JobCall) -> JobOutcome {
+async fn send_webhook(mut call: JobCall) -> JobOutcome {
     let webhooks = call
         .env
         .state
@@ -122,23 +119,30 @@ async fn send_webhook(call: JobCall) -> JobOutcome {
         ))
     })?;
     let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure::new(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
-    let ctx = context(&call)?;
+    let ctx = context(&mut call)?;
     let RenderedRequest { url, headers, body } = hook.templates.render(&ctx)?;
-    let safe_url = without_credentials(&url);
     let method = reqwest::Method::from_bytes(hook.config.http_method.as_str().as_bytes())
         .expect("configured methods are valid");
-    if let Ok(parsed) = url::Url::parse(&url) {
-        webhooks.destinations.check_url(&parsed).map_err(|reason| {
+    // Parsed once: for the log-safe form, the destination check and the request itself.
+    let parsed = url::Url::parse(&url);
+    let safe_url = match &parsed {
+        Ok(parsed) => credentials_removed(parsed).unwrap_or_else(|| url.clone()),
+        Err(_) => url.clone(),
+    };
+    if let Ok(parsed) = &parsed {
+        webhooks.destinations.check_url(parsed).map_err(|reason| {
             JobFailure::new(format!("Request refused for {method} {safe_url}: {reason}"))
         })?;
     }
     let signature = hook
         .signer
         .headers(&call.job_id, chrono::Utc::now().timestamp(), &body);
-    let mut request = hook
-        .client
-        .request(method.clone(), &url)
-        .timeout(Duration::from_secs(hook.config.timeout));
+    let request = match parsed {
+        Ok(parsed) => hook.client.request(method.clone(), parsed),
+        // Unparsable: reqwest refuses it with the reason when it is sent.
+        Err(_) => hook.client.request(method.clone(), &url),
+    };
+    let mut request = request.timeout(Duration::from_secs(hook.config.timeout));
     for (header, value) in headers
         .iter()
         .filter(|(h, _)| !signature.iter().any(|(s, _)| s.eq_ignore_ascii_case(h)))
@@ -267,14 +271,22 @@ impl WithoutUrlText for reqwest::Error {
 
 /// A URL with any user name and password removed, safe for logs and failure reasons.
 pub fn without_credentials(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            parsed.to_string()
-        }
-        _ => url.to_string(),
+    url::Url::parse(url)
+        .ok()
+        .and_then(|parsed| credentials_removed(&parsed))
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// The URL without its user name and password, or `None` when it has neither (then the
+/// original text is already safe to show).
+fn credentials_removed(url: &url::Url) -> Option<String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
     }
+    let mut safe = url.clone();
+    let _ = safe.set_username("");
+    let _ = safe.set_password(None);
+    Some(safe.to_string())
 }
 
 crate::job_function!(name: "extras.webhooks.send_webhook", run: send_webhook, prepare: prepare);

@@ -1,6 +1,9 @@
 //! From events to jobs: every enabled rule that an event matches becomes one
 //! `extras.webhooks.send_webhook` job on the rule's queue, all written in one round trip.
 
+use std::sync::Arc;
+
+use futures::StreamExt;
 use serde_json::{Map, Value};
 
 use super::{event::merged_data, matching_rules, Event, JOB_TIMEOUT_SECS, SEND_WEBHOOK};
@@ -93,6 +96,77 @@ pub async fn enqueue_events<C: redis::aio::ConnectionLike>(
     settings: &Settings,
     events: &[Event],
 ) -> redis::RedisResult<Vec<Vec<EnqueuedJob>>> {
+    let (pipe, per_event) = batch_pipeline(settings, events);
+    if let Some(pipe) = pipe {
+        pipe.query_async::<()>(conn).await?;
+    }
+    Ok(per_event)
+}
+
+/// Events per transaction in [`enqueue_bulk`].
+pub const BULK_BATCH: usize = 1000;
+/// Batches [`enqueue_bulk`] builds ahead of the one being written.
+const BULK_AHEAD: usize = 2;
+
+/// Enqueues any number of events at full speed: transactions of [`BULK_BATCH`] events, each
+/// built (JSON, zlib) on a blocking thread while the one before is written, and written in
+/// order, so jobs keep the events' order on their queues. Each transaction is whole or not at
+/// all; on an error the transactions before it stay enqueued and the error says so by its
+/// count of events done. Returns the jobs of each event, in order.
+pub async fn enqueue_bulk<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
+    settings: Arc<Settings>,
+    events: Vec<Event>,
+) -> Result<Vec<Vec<EnqueuedJob>>, BulkError> {
+    let total = events.len();
+    let mut events = events.into_iter();
+    let batches = std::iter::from_fn(move || {
+        let batch: Vec<Event> = events.by_ref().take(BULK_BATCH).collect();
+        (!batch.is_empty()).then_some(batch)
+    });
+    let mut built = futures::stream::iter(batches)
+        .map(|batch| {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || {
+                let (pipe, per_event) = batch_pipeline(&settings, &batch);
+                // Dropping the events here keeps their deallocation off the async runtime.
+                drop(batch);
+                (pipe, per_event)
+            })
+        })
+        .buffered(BULK_AHEAD + 1);
+    let mut out = Vec::with_capacity(total);
+    while let Some(batch) = built.next().await {
+        let (pipe, per_event) = batch.expect("building a batch does not panic");
+        if let Some(pipe) = pipe {
+            pipe.query_async::<()>(conn)
+                .await
+                .map_err(|error| BulkError {
+                    enqueued_events: out.len(),
+                    error,
+                })?;
+        }
+        out.extend(per_event);
+    }
+    Ok(out)
+}
+
+/// A bulk enqueue that stopped part way: how far it got, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} (the first {enqueued_events} event(s) were enqueued)")]
+pub struct BulkError {
+    /// Events whose jobs are on their queues.
+    pub enqueued_events: usize,
+    /// What Redis said.
+    pub error: redis::RedisError,
+}
+
+/// The transaction for one batch of events (`None` when no rule matched any), and the jobs of
+/// each event.
+fn batch_pipeline(
+    settings: &Settings,
+    events: &[Event],
+) -> (Option<redis::Pipeline>, Vec<Vec<EnqueuedJob>>) {
     let now = now_iso();
     let mut jobs = Vec::new();
     let mut per_event = Vec::with_capacity(events.len());
@@ -106,8 +180,8 @@ pub async fn enqueue_events<C: redis::aio::ConnectionLike>(
         );
         jobs.extend(produced.into_iter().map(|(job, _)| job));
     }
-    queue::enqueue_many(conn, &jobs).await?;
-    Ok(per_event)
+    let pipe = (!jobs.is_empty()).then(|| queue::enqueue_pipeline(&jobs));
+    (pipe, per_event)
 }
 
 /// Enqueues the jobs of one event: the library API behind `manage enqueue_event`.

@@ -20,7 +20,7 @@ pub use sign::Signer;
 pub mod deliver;
 pub mod enqueue;
 
-pub use enqueue::{enqueue_event, enqueue_events, jobs_for_event};
+pub use enqueue::{enqueue_bulk, enqueue_event, enqueue_events, jobs_for_event, BulkError};
 
 /// The job timeout of webhook jobs, in seconds (NetBox's `RQ_DEFAULT_TIMEOUT`); every webhook's
 /// HTTP timeout must be below it.

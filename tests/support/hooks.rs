@@ -14,13 +14,25 @@ use super::{run, stderr, stdout, RedisServer};
 
 /// A working directory with a manage.toml for `redis` plus `extra` TOML.
 pub fn project(redis: &RedisServer, extra: &str) -> tempfile::TempDir {
+    project_at(&redis.url(), extra)
+}
+
+/// A working directory with a manage.toml for the Redis at `redis_url` (a Sentinel URL, say)
+/// plus `extra` TOML.
+pub fn project_at(redis_url: &str, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), redis_url, extra);
+    dir
+}
+
+/// (Re)writes `dir/manage.toml` for the Redis at `redis_url` plus `extra` TOML: how a test
+/// changes the settings between two commands.
+pub fn write_config(dir: &Path, redis_url: &str, extra: &str) {
     std::fs::write(
-        dir.path().join("manage.toml"),
-        format!("[redis]\nurl = \"{}\"\n{extra}", redis.url()),
+        dir.join("manage.toml"),
+        format!("[redis]\nurl = \"{redis_url}\"\n{extra}"),
     )
     .unwrap();
-    dir
 }
 
 /// `manage <args>` in `dir`, to completion.
@@ -38,8 +50,9 @@ pub fn rule(webhook: &str, extra: &str) -> String {
     format!("[[event_rules]]\nname = \"rule-{webhook}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\", \"updated\"]\nwebhook = \"{webhook}\"\n{extra}\n")
 }
 
-/// Enqueues one site event and returns the job ids, one per matching rule in rule order.
-pub fn enqueue_site(dir: &Path, data: &str) -> Vec<String> {
+/// Enqueues one site event (`created`, `updated`, …) by user `admin` with request id `req-1`,
+/// and returns the job ids, one per matching rule in rule order.
+pub fn enqueue_site(dir: &Path, event: &str, data: &str) -> Vec<String> {
     let out = manage_in(
         dir,
         &[
@@ -47,9 +60,13 @@ pub fn enqueue_site(dir: &Path, data: &str) -> Vec<String> {
             "--object-type",
             "dcim.site",
             "--event",
-            "created",
+            event,
             "--data",
             data,
+            "--username",
+            "admin",
+            "--request-id",
+            "req-1",
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));

@@ -9,21 +9,16 @@ use std::{
     process::{Output, Stdio},
 };
 
-use super::endpoint::Endpoint;
+use super::{
+    endpoint::Endpoint,
+    hooks::{hook, project_at, rule},
+};
 
 /// A project directory whose manage.toml points at `redis_url` and sends every site event to
 /// `endpoint`.
 pub fn project(redis_url: &str, endpoint: &Endpoint) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("manage.toml"),
-        format!(
-            "[redis]\nurl = \"{redis_url}\"\n\n[[webhooks]]\nname = \"load\"\npayload_url = \"{}/hook\"\n\n[[event_rules]]\nname = \"all-sites\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\", \"updated\"]\nwebhook = \"load\"\n",
-            endpoint.base()
-        ),
-    )
-    .unwrap();
-    dir
+    let url = format!("{}/hook", endpoint.base());
+    project_at(redis_url, &(hook("load", &url, "") + &rule("load", "")))
 }
 
 /// The request id of event number `i` in a batch named `batch`.

@@ -263,6 +263,26 @@ pub fn venv_bin(name: &str) -> PathBuf {
     python().parent().expect("venv bin").join(name)
 }
 
+/// A Python RQ `SimpleWorker` (JSON serializer) that drains `default` in burst mode, ready to
+/// run with `PYTHONPATH` (and any other environment) added by the caller.
+pub fn python_worker(redis: &RedisServer, pythonpath: &Path) -> Command {
+    let mut command = Command::new(venv_bin("rq"));
+    command
+        .args([
+            "worker",
+            "--burst",
+            "-S",
+            "json",
+            "-w",
+            "rq.worker.SimpleWorker",
+            "--url",
+        ])
+        .arg(redis.url())
+        .arg("default")
+        .env("PYTHONPATH", pythonpath);
+    command
+}
+
 /// A Python module `tasks` with `add` and `boom`, for Python workers in tests.
 pub fn python_tasks() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

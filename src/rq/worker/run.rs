@@ -203,51 +203,42 @@ pub async fn run(ctx: &Context, options: WorkerOptions) -> Result<WorkerReport, 
         )
         .await;
         let jobs = match fetched {
-            Err(error) => {
-                drop(room);
-                if !outage_logged {
-                    tracing::error!(
-                        "Redis unavailable at {}: {error}; retrying",
-                        ctx.redis_display()
-                    );
-                    outage_logged = true;
-                }
-                if wait_or_stop(
-                    Duration::from_secs(1),
-                    &mut signals,
-                    &mut commands,
-                    &in_flight,
-                )
-                .await
-                {
-                    break;
-                }
-                continue;
-            }
-            Ok(Fetched::Suspended) => {
-                drop(room);
-                if options.burst {
-                    tracing::info!("Suspended in burst mode, exiting");
-                    break;
-                }
-                if !suspended_logged {
-                    tracing::info!("Worker suspended (rq:suspended is set); waiting");
-                    let _ = registration::set_state(&mut conn, &me, "suspended").await;
-                    suspended_logged = true;
-                }
-                if wait_or_stop(
-                    Duration::from_secs(1),
-                    &mut signals,
-                    &mut commands,
-                    &in_flight,
-                )
-                .await
-                {
-                    break;
-                }
-                continue;
-            }
             Ok(Fetched::Jobs(jobs)) => jobs,
+            paused => {
+                // Redis is unreachable or the worker is suspended: say so once, then wait a
+                // second (or stop) and try again.
+                drop(room);
+                match paused {
+                    Err(error) if !outage_logged => {
+                        tracing::error!(
+                            "Redis unavailable at {}: {error}; retrying",
+                            ctx.redis_display()
+                        );
+                        outage_logged = true;
+                    }
+                    Ok(Fetched::Suspended) if options.burst => {
+                        tracing::info!("Suspended in burst mode, exiting");
+                        break;
+                    }
+                    Ok(Fetched::Suspended) if !suspended_logged => {
+                        tracing::info!("Worker suspended (rq:suspended is set); waiting");
+                        let _ = registration::set_state(&mut conn, &me, "suspended").await;
+                        suspended_logged = true;
+                    }
+                    _ => {}
+                }
+                if wait_or_stop(
+                    Duration::from_secs(1),
+                    &mut signals,
+                    &mut commands,
+                    &in_flight,
+                )
+                .await
+                {
+                    break;
+                }
+                continue;
+            }
         };
         if outage_logged {
             tracing::info!("Redis is back at {}", ctx.redis_display());

@@ -122,6 +122,36 @@ fn task_error(
     )
 }
 
+/// A page that shows one value read from Redis, or the error page when it cannot be read.
+struct Simple {
+    template: &'static str,
+    /// The name the value has in the template.
+    key: &'static str,
+    title: &'static str,
+    nav: &'static str,
+}
+
+fn simple_page<T: Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    query: &HashMap<String, String>,
+    page: Simple,
+    data: Result<T, TaskError>,
+) -> Response {
+    match data {
+        Ok(data) => state.templates().page(
+            StatusCode::OK,
+            page.template,
+            context! {
+                ..Value::from_iter([(page.key, Value::from_serialize(&data))]),
+                ..chrome(state, caller, uri, query, page.title, page.nav),
+            },
+        ),
+        Err(error) => task_error(state, caller, uri, query, error),
+    }
+}
+
 /// `GET /`: every queue with its counts (each a link to the list), and the workers.
 pub async fn queues(
     State(state): State<AppState>,
@@ -129,18 +159,14 @@ pub async fn queues(
     uri: Uri,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let mut conn = state.redis();
-    match stats::overview(&mut conn).await {
-        Ok(overview) => state.templates().page(
-            StatusCode::OK,
-            "queues.html",
-            context! {
-                overview => Value::from_serialize(&overview),
-                ..chrome(&state, &caller, &uri, &query, "Queues", "queues"),
-            },
-        ),
-        Err(error) => task_error(&state, &caller, &uri, &query, error),
-    }
+    let overview = stats::overview(&mut state.redis()).await;
+    let page = Simple {
+        template: "queues.html",
+        key: "overview",
+        title: "Queues",
+        nav: "queues",
+    };
+    simple_page(&state, &caller, &uri, &query, page, overview)
 }
 
 /// `GET /workers`: every live worker in detail.
@@ -150,18 +176,14 @@ pub async fn workers(
     uri: Uri,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let mut conn = state.redis();
-    match workers::list(&mut conn).await {
-        Ok(workers) => state.templates().page(
-            StatusCode::OK,
-            "workers.html",
-            context! {
-                workers => Value::from_serialize(&workers),
-                ..chrome(&state, &caller, &uri, &query, "Workers", "workers"),
-            },
-        ),
-        Err(error) => task_error(&state, &caller, &uri, &query, error),
-    }
+    let workers = workers::list(&mut state.redis()).await;
+    let page = Simple {
+        template: "workers.html",
+        key: "workers",
+        title: "Workers",
+        nav: "workers",
+    };
+    simple_page(&state, &caller, &uri, &query, page, workers)
 }
 
 /// A status tab on the job list.

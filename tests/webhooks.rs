@@ -589,9 +589,28 @@ fn bad_event_input_is_refused_and_nothing_is_enqueued() {
     assert!(out.status.success());
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["events"], 2500);
-    assert_eq!(summary["jobs"].as_array().unwrap().len(), 2500);
+    let ids: Vec<&str> = summary["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2500);
+    // Three transactions, built in parallel, land on the queue in the events' order.
+    let queued: Vec<String> = redis.conn().lrange("rq:queue:default", 0, -1).unwrap();
+    assert_eq!(queued, ids);
+    let first_data: Vec<u8> = redis
+        .conn()
+        .hget(format!("rq:job:{}", ids[0]), "data")
+        .unwrap();
+    let last_data: Vec<u8> = redis
+        .conn()
+        .hget(format!("rq:job:{}", ids[2499]), "data")
+        .unwrap();
+    let id_of =
+        |raw: &[u8]| manage::rq::serializer::decode_data(raw).unwrap().kwargs["data"]["id"].clone();
     assert_eq!(
-        redis.conn().llen::<_, u64>("rq:queue:default").unwrap(),
-        2500
+        (id_of(&first_data), id_of(&last_data)),
+        (0.into(), 2499.into())
     );
 }

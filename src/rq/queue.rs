@@ -13,9 +13,7 @@ pub async fn enqueue_many<C: ConnectionLike>(
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    enqueue_pipeline(jobs)
-        .query_async::<()>(conn)
-        .await?;
+    enqueue_pipeline(jobs).query_async::<()>(conn).await?;
     Ok(jobs.iter().map(|j| j.id.clone()).collect())
 }
 

@@ -354,6 +354,30 @@ mod tests {
     }
 
     #[test]
+    fn large_payloads_round_trip_through_the_reused_compressors() {
+        // Varied text compresses poorly, so inflating takes several rounds of growing the buffer.
+        let text: String = (0..40_000u64)
+            .map(|i| format!("{:x}", i.wrapping_mul(2_654_435_761)))
+            .collect();
+        let call = Call {
+            func_name: "manage.echo".into(),
+            args: vec![json!(text)],
+            kwargs: Map::new(),
+        };
+        let encoded = encode_data(&call);
+        assert_eq!(&encoded[..1], &[0x78], "a zlib header");
+        // Twice on the same thread: a reset compressor gives the same bytes as a fresh one.
+        assert_eq!(encode_data(&call), encoded);
+        assert_eq!(decode_data(&encoded).unwrap(), call);
+        let small = Call {
+            func_name: "f".into(),
+            args: vec![],
+            kwargs: Map::new(),
+        };
+        assert_eq!(decode_data(&encode_data(&small)).unwrap(), small);
+    }
+
+    #[test]
     fn refuses_bad_data_with_a_reason() {
         assert_eq!(decode_data(&[0x80, 0x05, 0x95]), Err(DecodeError::Pickled));
         assert!(matches!(

@@ -151,15 +151,20 @@ def bench_e2e():
     row("End-to-end webhooks vs RQ forking Worker (NetBox's)", rate, fork, "-", f"bash ../shared/bench/rq_baseline.sh 300 fork <receiver>")
     notes.append(f"End to end: {best[1]} of {n} delivered in the best run; {best[2]:.1f} Redis commands per webhook "
                  f"(INFO commandstats, Lua-internal calls included); CPU seconds: redis-server {best[3][0]:.2f}, worker {best[3][1]:.2f}, "
-                 f"receiver {best[3][2]:.2f} over {best[4]:.2f} s wall.")
+                 f"receiver {best[3][2]:.2f} over {best[4]:.2f} s wall, i.e. per webhook: worker {best[3][1] / n * 1e6:.0f} µs, "
+                 f"redis-server {best[3][0] / n * 1e6:.0f} µs, receiver {best[3][2] / n * 1e6:.0f} µs.")
 
 
 def bench_receiver():
     out = sh(["bash", str(ROOT / "scripts/bench_receiver.sh")], env=dict(os.environ, ROUNDS=str(RUNS), DURATION="5s" if QUICK else "10s", SHARED=str(SHARED)))
     for c in (1, 64):
-        m = re.search(rf"^\s*{c}\s+([\d,]+)\s+([\d,]+)\s+[\d.]+x", out, re.M)
+        m = re.search(rf"^\s*{c}\s+([\d,]+)\s+([\d,]+)\s+[\d.]+x\s+([\d,]+)", out, re.M)
         if m:
-            row(f"Receiver, wrk at {c} connection(s), printing to a file", float(m.group(1).replace(",", "")), float(m.group(2).replace(",", "")), ">= 15x", "scripts/bench_receiver.sh")
+            ours, python, floor = (float(g.replace(",", "")) for g in m.groups())
+            row(f"Receiver, wrk at {c} connection(s), printing to a file", ours, python, ">= 15x", "scripts/bench_receiver.sh")
+            notes.append(f"Receiver at {c} connection(s): {ours:,.0f} req/s against {floor:,.0f} req/s for examples/loopback_floor.rs "
+                         f"(answers without parsing or printing) = {ours / floor:.0%} of this machine's floor; "
+                         f"the most any receiver could reach against Python's {python:,.0f} req/s is {floor / python:.1f}x.")
         else:
             notes.append("Receiver benchmark output not understood:\n" + out)
 
@@ -171,12 +176,20 @@ def bench_enqueue():
         redis = Redis(); cfg = config(redis, "http://127.0.0.1:9/")
         path = events_file(n)
         with open(path) as f:
-            lines.append(n / timed(lambda: manage(cfg, "enqueue_event", "--lines", stdin=f)))
+            redis_cpu = redis.cpu(); start = time.perf_counter()
+            proc = subprocess.Popen([MANAGE, "-v", "0", "enqueue_event", "--lines"], env=dict(os.environ, MANAGE_CONFIG=cfg), stdin=f, stdout=subprocess.DEVNULL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            assert status == 0, "enqueue_event --lines failed"
+            lines.append(n / seconds)
+            split = (usage.ru_utime + usage.ru_stime, redis.cpu() - redis_cpu)
         redis.cli("flushall")
         out = sh(["cargo", "bench", "--quiet", "--bench", "enqueue"], cwd=ROOT, env=dict(os.environ, MANAGE_CONFIG=cfg, N=str(n)))
         library.append(float(re.search(r"= (\d+) jobs/s", out).group(1)))
         redis.stop()
     row("Enqueue: enqueue_event --lines (50,000 events, process start included)", median(lines), 0, ">= 50,000/s", "scripts/bench.sh (enqueue)")
+    notes.append(f"Enqueue (last run): CPU per job {split[0] / n * 1e6:.1f} µs in enqueue_event (reading and parsing the lines, "
+                 f"matching rules, JSON, zlib) and {split[1] / n * 1e6:.1f} µs in redis-server (HSET of the job hash, RPUSH).")
     row("Enqueue: library API enqueue_events, batches of 1,000", median(library), 0, ">= 50,000/s", "N=50000 MANAGE_CONFIG=… cargo bench --bench enqueue")
 
 
@@ -258,13 +271,18 @@ def bench_memory():
     print(f"memory: idle {idle} KiB, busy {busy} KiB; help {median(times)*1000:.1f} ms", flush=True)
 
 
+ANALYSIS = "<!-- Written by hand below this line; scripts/bench.py keeps it when it rewrites the figures above. -->"
+
+
 def write():
     out = ["# Benchmarks", "", f"Measured by `bash scripts/bench.sh` on {time.strftime('%Y-%m-%d')} on this 2-core machine, "
            f"Redis on the same machine; median of {RUNS} run(s) per figure, ours and Python's in the same run.", "",
            "| what | ours | Python | ratio | aim | reproduce |", "|---|---|---|---|---|---|"]
     out += [f"| {' | '.join(r)} |" for r in rows]
-    out += ["", "## Where the time goes", ""] + [f"- {n}" for n in notes]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(out) + "\n")
+    out += ["", "## Measured in this run", ""] + [f"- {n}" for n in notes]
+    path = ROOT / "BENCHMARKS.md"
+    kept = path.read_text().split(ANALYSIS, 1)[1] if path.exists() and ANALYSIS in path.read_text() else "\n"
+    path.write_text("\n".join(out) + "\n\n" + ANALYSIS + kept)
     print("wrote BENCHMARKS.md")
 
 

@@ -134,36 +134,25 @@ impl Connection {
             Err(RequestError::BodyTooLarge(size)) => (413, Bytes::new(), Some(size)),
             Err(error) => return Err(self.refuse(error).await),
         };
-        let options = &self.shared.options;
-        let signature = match (&options.verifier, refused) {
-            (Some(verifier), None) => Some(verifier.check(head.header(signature::HEADER), &body)),
-            _ => None,
-        };
-        let exchange = Exchange {
-            at,
-            client: self.client,
-            head: &head,
-            status,
-            body: match refused {
-                None => Body::Received(&body),
-                Some(size) => Body::Refused {
+        if let Some(size) = refused {
+            let block = self.block(
+                at,
+                &head,
+                status,
+                Body::Refused {
                     size,
                     exact: framing != Framing::Chunked,
-                    limit: options.max_body,
+                    limit: self.shared.options.max_body,
                 },
-            },
-            signature,
-        };
-        let block = format::block(&exchange, options);
-        if let Some(size) = refused {
+            );
             self.shared.sink.send(block).await;
             return Err(self.refuse(RequestError::BodyTooLarge(size)).await);
         }
         // A request framed both ways may be a smuggling attempt: answer it, then close (RFC 9112 §6.3).
         let ambiguous = framing == Framing::Chunked && head.header("content-length").is_some();
         let keep_alive = head.keep_alive() && !ambiguous;
-        if !options.delay.is_zero() {
-            tokio::time::sleep(options.delay).await;
+        if !self.shared.options.delay.is_zero() {
+            tokio::time::sleep(self.shared.options.delay).await;
         }
         self.response.clear();
         http1::write_response(
@@ -173,11 +162,39 @@ impl Connection {
             Some(&head),
             !keep_alive,
         );
-        // Answer first so the client is not kept waiting on the writer; `send` does not yield
-        // when the queue has room, so an answered request is always printed, even at shutdown.
+        // Answer first, and only then check the signature and format the block, so the client
+        // waits on neither; `send` does not yield when the queue has room, so an answered
+        // request is always printed, even at shutdown.
         self.send_response().await?;
+        let block = self.block(at, &head, status, Body::Received(&body));
         self.shared.sink.send(block).await;
         Ok(keep_alive)
+    }
+
+    /// The printed record of one request (its signature checked when `--secret` is set).
+    fn block(
+        &self,
+        at: SystemTime,
+        head: &Head,
+        status: u16,
+        body: Body<'_>,
+    ) -> super::sink::Block {
+        let options = &self.shared.options;
+        let signature = match (&options.verifier, &body) {
+            (Some(verifier), Body::Received(bytes)) => {
+                Some(verifier.check(head.header(signature::HEADER), bytes))
+            }
+            _ => None,
+        };
+        let exchange = Exchange {
+            at,
+            client: self.client,
+            head,
+            status,
+            body,
+            signature,
+        };
+        format::block(&exchange, options)
     }
 
     /// The request body, or the reason it is refused. Sends `100 Continue` first when the client

@@ -152,6 +152,20 @@ fn simple_page<T: Serialize>(
     }
 }
 
+const QUEUES_PAGE: Simple = Simple {
+    template: "queues.html",
+    key: "overview",
+    title: "Queues",
+    nav: "queues",
+};
+
+const WORKERS_PAGE: Simple = Simple {
+    template: "workers.html",
+    key: "workers",
+    title: "Workers",
+    nav: "workers",
+};
+
 /// `GET /`: every queue with its counts (each a link to the list), and the workers.
 pub async fn queues(
     State(state): State<AppState>,
@@ -160,13 +174,7 @@ pub async fn queues(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let overview = stats::overview(&mut state.redis()).await;
-    let page = Simple {
-        template: "queues.html",
-        key: "overview",
-        title: "Queues",
-        nav: "queues",
-    };
-    simple_page(&state, &caller, &uri, &query, page, overview)
+    simple_page(&state, &caller, &uri, &query, QUEUES_PAGE, overview)
 }
 
 /// `GET /workers`: every live worker in detail.
@@ -177,13 +185,7 @@ pub async fn workers(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let workers = workers::list(&mut state.redis()).await;
-    let page = Simple {
-        template: "workers.html",
-        key: "workers",
-        title: "Workers",
-        nav: "workers",
-    };
-    simple_page(&state, &caller, &uri, &query, page, workers)
+    simple_page(&state, &caller, &uri, &query, WORKERS_PAGE, workers)
 }
 
 /// A status tab on the job list.

@@ -202,19 +202,10 @@ fn a_hanging_endpoint_does_not_starve_the_others() {
         .map(|i| format!("{{\"object_type\": \"dcim.site\", \"event\": \"deleted\", \"data\": {{\"id\": {i}}}}}\n"))
         .chain((0..200).map(|i| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {i}}}}}\n")))
         .collect();
-    let mut child = support::manage(dir.path())
-        .args(["enqueue_event", "--lines"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = support::run_with_input(
+        support::manage(dir.path()).args(["enqueue_event", "--lines"]),
+        lines.as_bytes(),
+    );
     assert!(out.status.success());
     let ids: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
@@ -224,16 +215,7 @@ fn a_hanging_endpoint_does_not_starve_the_others() {
     assert_eq!(ids.len(), 205);
     let (slow_ids, fast_ids) = ids.split_at(5);
 
-    let mut worker = Running::start(
-        &redis,
-        &[
-            "--config",
-            &dir.path().join("manage.toml").display().to_string(),
-            "rqworker",
-            "--burst",
-            "default",
-        ],
-    );
+    let mut worker = Running::start_in(dir.path(), &["rqworker", "--burst", "default"]);
     assert!(
         wait_until(Duration::from_secs(60), || fast.requests().len() == 200),
         "{}",
@@ -475,19 +457,10 @@ fn bad_flags_and_input_are_refused_with_exit_2_and_nothing_is_enqueued() {
             support::stderr(&out)
         );
     }
-    let mut child = support::manage(dir.path())
-        .args(["enqueue_event", "--lines"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {}}\n{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {\"name\": \"\xff\"}}\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = support::run_with_input(
+        support::manage(dir.path()).args(["enqueue_event", "--lines"]),
+        b"{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {}}\n{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {\"name\": \"\xff\"}}\n",
+    );
     assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
     assert!(
         support::stderr(&out).contains("nothing was enqueued"),

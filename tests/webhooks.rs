@@ -369,16 +369,7 @@ fn retry_schedule_follows_the_rule() {
             .unwrap(),
         "1"
     );
-    let mut worker = Running::start(
-        &redis,
-        &[
-            "--config",
-            &dir.path().join("manage.toml").display().to_string(),
-            "rqworker",
-            "--with-scheduler",
-            "default",
-        ],
-    );
+    let mut worker = Running::start_in(dir.path(), &["rqworker", "--with-scheduler", "default"]);
     assert!(
         wait_until(Duration::from_secs(15), || job_status(&redis, &ids[0])
             == "failed"),
@@ -554,16 +545,10 @@ fn bad_event_input_is_refused_and_nothing_is_enqueued() {
         assert_eq!(out.status.code(), Some(2), "{full:?}");
         assert!(stderr(&out).contains(message), "{full:?}: {}", stderr(&out));
     }
-    let mut child = support::manage(dir.path())
-        .args(["enqueue_event", "--lines"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {SITE}}}\n{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": \n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = support::run_with_input(
+        support::manage(dir.path()).args(["enqueue_event", "--lines"]),
+        format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {SITE}}}\n{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": \n").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("line 2") && stderr(&out).contains("nothing was enqueued"),
@@ -572,20 +557,11 @@ fn bad_event_input_is_refused_and_nothing_is_enqueued() {
     );
     assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
 
-    let mut child = support::manage(dir.path())
-        .args(["enqueue_event", "--lines", "--json"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let lines: String = (0..2500).map(|i| format!("{{\"object_type\": \"dcim.site\", \"event_type\": \"object_updated\", \"data\": {{\"id\": {i}}}}}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = support::run_with_input(
+        support::manage(dir.path()).args(["enqueue_event", "--lines", "--json"]),
+        lines.as_bytes(),
+    );
     assert!(out.status.success());
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["events"], 2500);

@@ -2,12 +2,7 @@
 //! change to an endpoint, events enqueued in bulk with `enqueue_event --lines`, each with its
 //! own `request_id`, and deliveries counted by that id at the receiver.
 
-use std::{
-    collections::HashMap,
-    io::Write,
-    path::Path,
-    process::{Output, Stdio},
-};
+use std::{collections::HashMap, path::Path, process::Output};
 
 use super::{
     endpoint::Endpoint,
@@ -35,20 +30,10 @@ pub fn enqueue(dir: &Path, batch: &str, range: std::ops::Range<usize>) -> Output
             request_id(batch, i)
         ));
     }
-    let mut child = super::manage(dir)
-        .args(["-v", "0", "enqueue_event", "--lines"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn enqueue_event");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    super::run_with_input(
+        super::manage(dir).args(["-v", "0", "enqueue_event", "--lines"]),
+        lines.as_bytes(),
+    )
 }
 
 /// How many times the endpoint got each request id.

@@ -183,6 +183,26 @@ pub fn manage(cwd: &Path) -> Command {
     command
 }
 
+/// Runs a command to completion with `input` on its standard input (written from another
+/// thread, so a large input cannot block against the command's output) and returns its output.
+pub fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&input).expect("write standard input");
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer thread");
+    out
+}
+
 /// Runs a command to completion and returns its output.
 pub fn run(command: &mut Command) -> Output {
     command.stdin(Stdio::null()).output().expect("run manage")
@@ -306,31 +326,25 @@ pub struct Running {
 impl Running {
     /// Starts `manage <args>` against `redis` with stdout and stderr in a log file.
     pub fn start(redis: &RedisServer, args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("out.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let child = manage(dir.path())
-            .args(args)
-            .env("MANAGE_REDIS_URL", redis.url())
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .expect("spawn manage");
-        Self {
-            child,
-            log,
-            _dir: dir,
-        }
+        Self::spawn(None, Some(redis), args)
     }
 
     /// Starts `manage <args>` in `cwd` (which holds the project's manage.toml), with stdout and
     /// stderr in a log file.
     pub fn start_in(cwd: &Path, args: &[&str]) -> Self {
+        Self::spawn(Some(cwd), None, args)
+    }
+
+    /// Runs in `cwd` (else in the log's own directory), told `redis`'s URL when given.
+    fn spawn(cwd: Option<&Path>, redis: Option<&RedisServer>, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("out.log");
         let file = std::fs::File::create(&log).unwrap();
-        let child = manage(cwd)
+        let mut command = manage(cwd.unwrap_or(dir.path()));
+        if let Some(redis) = redis {
+            command.env("MANAGE_REDIS_URL", redis.url());
+        }
+        let child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())

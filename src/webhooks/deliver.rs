@@ -125,10 +125,11 @@ async fn send_webhook(mut call: JobCall) -> JobOutcome {
         .expect("configured methods are valid");
     // Parsed once: for the log-safe form, the destination check and the request itself.
     let parsed = url::Url::parse(&url);
-    let safe_url = match &parsed {
-        Ok(parsed) => credentials_removed(parsed).unwrap_or_else(|| url.clone()),
-        Err(_) => url.clone(),
-    };
+    let safe_url = parsed
+        .as_ref()
+        .ok()
+        .and_then(credentials_removed)
+        .unwrap_or_else(|| url.clone());
     if let Ok(parsed) = &parsed {
         webhooks.destinations.check_url(parsed).map_err(|reason| {
             JobFailure::new(format!("Request refused for {method} {safe_url}: {reason}"))

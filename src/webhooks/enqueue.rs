@@ -127,12 +127,8 @@ pub async fn enqueue_bulk<C: redis::aio::ConnectionLike>(
     let mut built = futures::stream::iter(batches)
         .map(|batch| {
             let settings = settings.clone();
-            tokio::task::spawn_blocking(move || {
-                let (pipe, per_event) = batch_pipeline(&settings, &batch);
-                // Dropping the events here keeps their deallocation off the async runtime.
-                drop(batch);
-                (pipe, per_event)
-            })
+            // The batch is moved in, so its events are also freed there, off the runtime.
+            tokio::task::spawn_blocking(move || batch_pipeline(&settings, &batch))
         })
         .buffered(BULK_AHEAD + 1);
     let mut out = Vec::with_capacity(total);

@@ -15,7 +15,7 @@ use support::{
     endpoint::{self_signed_ca, Endpoint},
     hooks::{
         answer_with, burst, enqueue_site, hook, in_failed, job_status, last_reason, project,
-        raw_server, rule,
+        project_sending_to, raw_server, rule,
     },
     wait_until, RedisServer, Running,
 };
@@ -157,10 +157,10 @@ fn each_misbehaving_endpoint_fails_its_job_with_a_readable_reason() {
 fn a_429_retry_waits_at_least_what_retry_after_says() {
     let redis = RedisServer::start();
     let limited = raw_server(too_many);
-    let dir = project(
+    let dir = project_sending_to(
         &redis,
-        &(hook("h", &format!("{limited}/r"), "")
-            + &rule("h", "retry = { max = 2, intervals = [1] }")),
+        &format!("{limited}/r"),
+        "retry = { max = 2, intervals = [1] }",
     );
     let ids = enqueue_site(dir.path(), "created", SITE);
     let before = SystemTime::now()
@@ -380,10 +380,7 @@ fn malformed_job_hashes_and_bad_ids_fail_or_are_dropped_and_the_worker_goes_on()
 fn bad_flags_and_input_are_refused_with_exit_2_and_nothing_is_enqueued() {
     use std::{ffi::OsStr, os::unix::ffi::OsStrExt};
     let redis = RedisServer::start();
-    let dir = project(
-        &redis,
-        &(hook("h", "http://127.0.0.1:9/", "") + &rule("h", "")),
-    );
+    let dir = project_sending_to(&redis, "http://127.0.0.1:9/", "");
     std::fs::write(dir.path().join("bad.json"), b"{\"name\": \"\xff\"}").unwrap();
     let cases: Vec<(Vec<&OsStr>, &str)> = vec![
         (

@@ -9,7 +9,8 @@ use redis::Commands;
 use support::{
     endpoint::Endpoint,
     hooks::{
-        burst, enqueue_site, hook, job_status, last_reason, manage_in, project, rule, write_config,
+        burst, enqueue_site, hook, job_status, last_reason, manage_in, project, project_sending_to,
+        rule, write_config,
     },
     python_run, stderr, stdout, wait_until, RedisServer, Running,
 };
@@ -221,10 +222,7 @@ fn a_failure_is_kept_with_its_reason_then_fixed_config_and_requeue_deliver_it() 
     let redis = RedisServer::start();
     let broken = Endpoint::start();
     broken.set_status(500);
-    let dir = project(
-        &redis,
-        &(hook("h", &format!("{}/a", broken.base()), "") + &rule("h", "")),
-    );
+    let dir = project_sending_to(&redis, &format!("{}/a", broken.base()), "");
     let ids = enqueue_site(dir.path(), "created", SITE);
     burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, &ids[0]), "failed");
@@ -354,10 +352,10 @@ fn retry_schedule_follows_the_rule() {
     let redis = RedisServer::start();
     let endpoint = Endpoint::start();
     endpoint.set_status(503);
-    let dir = project(
+    let dir = project_sending_to(
         &redis,
-        &(hook("h", &format!("{}/r", endpoint.base()), "")
-            + &rule("h", "retry = { max = 2, intervals = [1] }")),
+        &format!("{}/r", endpoint.base()),
+        "retry = { max = 2, intervals = [1] }",
     );
     let ids = enqueue_site(dir.path(), "created", SITE);
     burst(dir.path(), &[]);
@@ -489,10 +487,7 @@ fn bad_webhook_config_names_the_file_the_entry_and_the_key() {
 #[test]
 fn bad_event_input_is_refused_and_nothing_is_enqueued() {
     let redis = RedisServer::start();
-    let dir = project(
-        &redis,
-        &(hook("h", "http://127.0.0.1:9/", "") + &rule("h", "")),
-    );
+    let dir = project_sending_to(&redis, "http://127.0.0.1:9/", "");
     for (args, message) in [
         (
             vec![

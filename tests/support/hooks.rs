@@ -17,6 +17,12 @@ pub fn project(redis: &RedisServer, extra: &str) -> tempfile::TempDir {
     project_at(&redis.url(), extra)
 }
 
+/// A project whose one webhook `h` sends to `url`, triggered by site changes through a rule
+/// with `rule_extra` TOML (a retry, say).
+pub fn project_sending_to(redis: &RedisServer, url: &str, rule_extra: &str) -> tempfile::TempDir {
+    project(redis, &(hook("h", url, "") + &rule("h", rule_extra)))
+}
+
 /// A working directory with a manage.toml for the Redis at `redis_url` (a Sentinel URL, say)
 /// plus `extra` TOML.
 pub fn project_at(redis_url: &str, extra: &str) -> tempfile::TempDir {

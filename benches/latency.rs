@@ -7,7 +7,7 @@ use std::time::Duration;
 
 mod common;
 
-use manage::webhooks::enqueue_events;
+use manage::pipeline::enqueue_events;
 
 fn main() {
     let rate: u64 = common::env_number("RATE", 1000);
@@ -21,9 +21,13 @@ fn main() {
         for i in 0..total {
             tick.tick().await;
             let event = common::site_event(i, "updated", format!("lat-{i}"));
-            enqueue_events(&mut conn, &settings, std::slice::from_ref(&event))
-                .await
-                .expect("enqueue");
+            enqueue_events(
+                &mut conn,
+                &settings.event_rules,
+                std::slice::from_ref(&event),
+            )
+            .await
+            .expect("enqueue");
         }
         println!("steady enqueue: {total} events at {rate}/s");
     });

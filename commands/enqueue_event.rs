@@ -6,7 +6,8 @@ use std::io::Read;
 use serde_json::Value;
 
 use crate::{
-    webhooks::{enqueue::EnqueuedJob, enqueue_bulk, Event, EventType},
+    pipeline::{enqueue_bulk, lines, EnqueuedJob},
+    webhooks::{Event, EventType},
     CommandError, CommandResult, Context,
 };
 
@@ -67,13 +68,12 @@ fn read_stdin() -> Result<String, CommandError> {
     std::io::stdin()
         .read_to_end(&mut bytes)
         .map_err(|e| CommandError::new(format!("cannot read standard input: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        usage(format!(
-            "standard input, line {line}: not valid UTF-8; nothing was enqueued"
-        ))
-    })
+    lines::utf8(bytes).map_err(bad_input)
+}
+
+/// A bad line of standard input: a usage error, and nothing is enqueued.
+fn bad_input(error: lines::LineError) -> CommandError {
+    usage(format!("standard input, {error}; nothing was enqueued"))
 }
 
 /// `--data`: inline JSON, `@FILE`, or `-`; must be a JSON object.
@@ -112,66 +112,7 @@ fn kind(value: &Value) -> &'static str {
 /// Every line of standard input as an event; any bad line is an error naming it, and then
 /// nothing is enqueued.
 fn read_lines() -> Result<Vec<Event>, CommandError> {
-    parse_lines(&read_stdin()?)
-}
-
-/// Parses one event a line, the text split at line ends into one part per core and the parts
-/// parsed at once (parsing was a quarter of a bulk enqueue's time). The error is the first bad
-/// line's, as if the text had been read from the top.
-fn parse_lines(text: &str) -> Result<Vec<Event>, CommandError> {
-    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let mut chunks = Vec::with_capacity(parts);
-    let (mut start, mut first_line) = (0, 1);
-    for part in 1..=parts {
-        let target = (text.len() * part / parts).max(start);
-        let end = if part == parts {
-            text.len()
-        } else {
-            match text.as_bytes()[target..].iter().position(|&b| b == b'\n') {
-                Some(newline) => target + newline + 1,
-                None => text.len(),
-            }
-        };
-        if end > start {
-            let chunk = &text[start..end];
-            chunks.push((first_line, chunk));
-            first_line += chunk.bytes().filter(|&b| b == b'\n').count();
-            start = end;
-        }
-    }
-    let parsed: Vec<Result<Vec<Event>, CommandError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = chunks
-            .iter()
-            .map(|&(first_line, chunk)| scope.spawn(move || parse_chunk(first_line, chunk)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().expect("parsing events does not panic"))
-            .collect()
-    });
-    let mut events = Vec::new();
-    for chunk in parsed {
-        events.extend(chunk?);
-    }
-    Ok(events)
-}
-
-/// The events of `chunk`, whose first line is line number `first_line` of the input.
-fn parse_chunk(first_line: usize, chunk: &str) -> Result<Vec<Event>, CommandError> {
-    let mut events = Vec::new();
-    for (offset, line) in chunk.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event: Event = serde_json::from_str(line).map_err(|e| {
-            usage(format!(
-                "standard input, line {}: {e}; nothing was enqueued",
-                first_line + offset
-            ))
-        })?;
-        events.push(event);
-    }
-    Ok(events)
+    lines::parse(&read_stdin()?).map_err(bad_input)
 }
 
 async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
@@ -203,7 +144,8 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
     };
     let mut conn = ctx.redis().await?;
     let event_count = events.len();
-    let all: Vec<EnqueuedJob> = enqueue_bulk(&mut conn, ctx.settings_arc(), events)
+    let rules = ctx.settings().event_rules.clone().into();
+    let all: Vec<EnqueuedJob> = enqueue_bulk(&mut conn, rules, events)
         .await
         .map_err(|e| ctx.unreachable(e))?
         .into_iter()
@@ -226,51 +168,4 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
         tracing::debug!("{event_count} event(s) gave {} job(s)", all.len());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(count: usize, bad: Option<usize>) -> String {
-        (1..=count)
-            .map(|n| match n {
-                _ if Some(n) == bad => "{\"object_type\": \n".to_string(),
-                _ if n % 10 == 0 => "   \r\n".to_string(),
-                _ => format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {n}}}}}\r\n"),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn parallel_parsing_keeps_the_order_of_the_lines() {
-        let events = parse_lines(&lines(1001, None)).unwrap();
-        let ids: Vec<u64> = events
-            .iter()
-            .map(|e| e.data["id"].as_u64().unwrap())
-            .collect();
-        let expected: Vec<u64> = (1..=1001).filter(|n| n % 10 != 0).collect();
-        assert_eq!(ids, expected);
-        assert!(parse_lines("").unwrap().is_empty());
-        assert_eq!(
-            parse_lines("\n\n{\"object_type\": \"x\", \"event\": \"created\"}")
-                .unwrap()
-                .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn the_first_bad_line_is_named_wherever_it_falls() {
-        for bad in [1, 499, 500, 501, 777, 1001] {
-            let error = parse_lines(&lines(1001, Some(bad))).unwrap_err();
-            assert!(
-                error
-                    .message()
-                    .starts_with(&format!("standard input, line {bad}: ")),
-                "{bad}: {}",
-                error.message()
-            );
-        }
-    }
 }

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::{
+    pipeline,
     rq::{keys, worker},
+    signals::StopSignals,
     CommandError, CommandResult, Context,
 };
 
@@ -85,9 +87,28 @@ async fn rqworker(ctx: Context, args: RqWorkerArgs) -> CommandResult {
         job_monitoring_interval: args.job_monitoring_interval,
         max_poll_interval: Duration::from_millis(50),
     };
-    let outcome = worker::run(&ctx, options).await;
+    let outcome = run(&ctx, options).await;
     if let Some(path) = &args.pid {
         let _ = std::fs::remove_file(path);
     }
-    outcome.map(|_| ())
+    outcome
+}
+
+/// Builds the worker's job functions (webhook delivery among them), registers it, runs it.
+async fn run(ctx: &Context, options: worker::WorkerOptions) -> CommandResult {
+    let signals = StopSignals::install()
+        .map_err(|e| CommandError::new(format!("cannot install signal handlers: {e}")))?;
+    let settings = ctx.settings();
+    let functions =
+        pipeline::worker_functions(&settings.webhooks, &settings.http).map_err(|e| {
+            CommandError::new(format!(
+                "cannot prepare {}: {e}",
+                crate::webhooks::SEND_WEBHOOK
+            ))
+        })?;
+    let worker = worker::Worker::start(ctx.redis().await?, options, functions)
+        .await
+        .map_err(CommandError::new)?;
+    worker.run(signals).await;
+    Ok(())
 }

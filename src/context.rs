@@ -6,12 +6,11 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::OnceCell;
 
 use crate::{
-    cli::GlobalOptions,
     config::{ConfigSource, Settings},
     error::CommandError,
+    globals::GlobalOptions,
     output::Output,
     redis_conn::RedisConn,
-    redis_url::RedisTarget,
 };
 
 /// Shared state for one command run. Cloning is cheap and shares the connections.
@@ -103,9 +102,7 @@ impl Context {
 
     /// The configured Redis address, password hidden, for messages.
     pub fn redis_display(&self) -> String {
-        RedisTarget::parse(&self.settings().redis.url)
-            .map(|t| t.to_string())
-            .unwrap_or_else(|_| crate::redis_url::mask_password(&self.settings().redis.url))
+        crate::redis_conn::display(&self.settings().redis.url)
     }
 
     /// The shared, multiplexed Redis connection. It reconnects by itself after an outage and,
@@ -149,7 +146,8 @@ impl Context {
             return Ok(client.clone());
         }
         let client =
-            crate::http::build_client(&self.settings().http, &crate::http::TlsOptions::default())?;
+            crate::http::build_client(&self.settings().http, &crate::http::TlsOptions::default())
+                .map_err(CommandError::new)?;
         Ok(self.inner.http.get_or_init(|| client).clone())
     }
 }

@@ -12,8 +12,6 @@ use std::{
     sync::Arc,
 };
 
-use crate::config::HttpSettings;
-
 /// A network from `[http] allow`: an address and a prefix length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Network {
@@ -105,14 +103,14 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy `[http]` describes; an `allow` entry that is neither a network nor a host
-    /// name is an error naming it.
-    pub fn from_settings(http: &HttpSettings) -> Result<Self, String> {
+    /// The policy `[http] block_private` and `allow` describe; an `allow` entry that is
+    /// neither a network nor a host name is an error naming it.
+    pub fn new(block_private: bool, allow: &[String]) -> Result<Self, String> {
         let mut policy = Self {
-            block_private: http.block_private,
+            block_private,
             ..Self::default()
         };
-        for entry in &http.allow {
+        for entry in allow {
             if let Some(network) = Network::parse(entry) {
                 policy.networks.push(network);
             } else if !entry.is_empty()
@@ -194,12 +192,8 @@ mod tests {
     use super::*;
 
     fn policy(block: bool, allow: &[&str]) -> Policy {
-        Policy::from_settings(&HttpSettings {
-            block_private: block,
-            allow: allow.iter().map(|s| s.to_string()).collect(),
-            ..HttpSettings::default()
-        })
-        .unwrap()
+        let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
+        Policy::new(block, &allow).unwrap()
     }
 
     #[test]
@@ -250,11 +244,7 @@ mod tests {
     #[test]
     fn bad_allow_entries_are_named() {
         for bad in ["10.0.0.0/33", "not a host", "", "1.2.3.4/x"] {
-            let err = Policy::from_settings(&HttpSettings {
-                allow: vec![bad.into()],
-                ..HttpSettings::default()
-            })
-            .unwrap_err();
+            let err = Policy::new(false, &[bad.to_string()]).unwrap_err();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
     }

@@ -66,11 +66,5 @@ impl From<anyhow::Error> for CommandError {
     }
 }
 
-impl From<crate::config::ConfigError> for CommandError {
-    fn from(error: crate::config::ConfigError) -> Self {
-        Self::from_error(error)
-    }
-}
-
 /// What every command handler returns.
 pub type CommandResult = Result<(), CommandError>;

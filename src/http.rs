@@ -1,12 +1,61 @@
-//! Building HTTP clients: one pooled client per distinct TLS and redirect policy.
+//! Building HTTP clients: one pooled client per distinct TLS and redirect policy, from the
+//! `[http]` options, which live here so that the client builder needs nothing above it.
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{
-    config::HttpSettings,
-    destinations::{GuardedResolver, Policy},
-    error::CommandError,
-};
+use serde::{Deserialize, Serialize};
+
+use crate::destinations::{GuardedResolver, Policy};
+
+/// `[http]`: defaults for the pooled HTTP client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Seconds allowed to open a connection.
+    pub connect_timeout: f64,
+    /// Seconds allowed for a whole request when a webhook sets none.
+    pub timeout: f64,
+    /// Sent as `User-Agent` on every request.
+    pub user_agent: String,
+    /// A proxy URL for every outgoing request; empty means none (environment proxies are ignored,
+    /// as NetBox does, so that what is configured is what happens).
+    pub proxy: String,
+    /// Idle keep-alive connections kept per host.
+    pub pool_max_idle_per_host: usize,
+    /// Refuse webhook destinations (after DNS resolution, and on every followed redirect) in
+    /// loopback, private, link-local, unique-local or unspecified ranges, against server-side
+    /// request forgery. Off by default so that local setups work.
+    pub block_private: bool,
+    /// Networks (`10.1.2.0/24`, `fd00::/8`, `127.0.0.1`) and host names (`hooks.internal`) that
+    /// stay reachable when `block_private` is on.
+    pub allow: Vec<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: 10.0,
+            timeout: 30.0,
+            user_agent: format!("manage/{}", env!("CARGO_PKG_VERSION")),
+            proxy: String::new(),
+            pool_max_idle_per_host: 256,
+            block_private: false,
+            allow: Vec::new(),
+        }
+    }
+}
+
+/// Why a client could not be built; the text names the `[http]` key or the file at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ClientError(pub String);
+
+impl HttpSettings {
+    /// The destination policy of `block_private` and `allow`.
+    pub fn policy(&self) -> Result<Policy, String> {
+        Policy::new(self.block_private, &self.allow)
+    }
+}
 
 /// The per-destination choices that need a client of their own (reqwest fixes them per client).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -20,13 +69,11 @@ pub struct TlsOptions {
 }
 
 /// A client with the `[http]` defaults and the given TLS and redirect policy.
-pub fn build_client(
-    http: &HttpSettings,
-    tls: &TlsOptions,
-) -> Result<reqwest::Client, CommandError> {
+pub fn build_client(http: &HttpSettings, tls: &TlsOptions) -> Result<reqwest::Client, ClientError> {
+    let fail = |message: String| ClientError(message);
     let policy = Arc::new(
-        Policy::from_settings(http)
-            .map_err(|e| CommandError::new(format!("key 'http.allow': {e}")))?,
+        http.policy()
+            .map_err(|e| fail(format!("key 'http.allow': {e}")))?,
     );
     let redirects = if !tls.follow_redirects {
         reqwest::redirect::Policy::none()
@@ -56,26 +103,44 @@ pub fn build_client(
         builder = builder.dns_resolver(Arc::new(GuardedResolver::new(policy)));
     }
     if !http.proxy.is_empty() {
-        let proxy = reqwest::Proxy::all(&http.proxy)
-            .map_err(|e| CommandError::new(format!("key 'http.proxy': {e}")))?;
+        let proxy =
+            reqwest::Proxy::all(&http.proxy).map_err(|e| fail(format!("key 'http.proxy': {e}")))?;
         builder = builder.proxy(proxy);
     }
     if tls.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
     if let Some(path) = &tls.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| CommandError::new(format!("cannot read CA file {path}: {e}")))?;
+        let pem =
+            std::fs::read(path).map_err(|e| fail(format!("cannot read CA file {path}: {e}")))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| CommandError::new(format!("CA file {path} is not PEM: {e}")))?;
+            .map_err(|e| fail(format!("CA file {path} is not PEM: {e}")))?;
         if certs.is_empty() {
-            return Err(CommandError::new(format!(
-                "CA file {path} holds no certificate"
-            )));
+            return Err(fail(format!("CA file {path} holds no certificate")));
         }
         builder = builder.tls_certs_only(certs);
     }
     builder
         .build()
-        .map_err(|e| CommandError::new(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))
+}
+
+/// A URL with any user name and password removed, safe for logs and failure reasons.
+pub fn without_credentials(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|parsed| credentials_removed(&parsed))
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// The URL without its user name and password, or `None` when it has neither (then the
+/// original text is already safe to show).
+pub fn credentials_removed(url: &url::Url) -> Option<String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let mut safe = url.clone();
+    let _ = safe.set_username("");
+    let _ = safe.set_password(None);
+    Some(safe.to_string())
 }

@@ -2,7 +2,7 @@
 
 use tracing_subscriber::{fmt, EnvFilter};
 
-use crate::cli::{GlobalOptions, LogFormat};
+use crate::globals::{GlobalOptions, LogFormat};
 
 /// Installs the process-wide subscriber once. `RUST_LOG` overrides the verbosity's level.
 pub fn install(globals: &GlobalOptions) {

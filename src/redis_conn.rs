@@ -39,6 +39,13 @@ pub async fn client_for(url: &str, timeout: Duration) -> anyhow::Result<redis::C
     }
 }
 
+/// A Redis URL with its password hidden, for messages; unparsable ones are masked as text.
+pub fn display(url: &str) -> String {
+    RedisTarget::parse(url)
+        .map(|target| target.to_string())
+        .unwrap_or_else(|_| crate::redis_url::mask_password(url))
+}
+
 /// Asks each sentinel in turn for the master's address (`SENTINEL get-master-addr-by-name`).
 async fn ask_sentinels(
     sentinels: &[String],
@@ -84,6 +91,14 @@ async fn ask_sentinels(
 pub struct RedisConn {
     current: Arc<RwLock<Current>>,
     follow: Option<Arc<Follow>>,
+    target: Arc<Target>,
+}
+
+/// The configured address, for dedicated clients and for messages.
+struct Target {
+    url: String,
+    timeout: Duration,
+    display: String,
 }
 
 /// The connection in use and how many times it was swapped (so concurrent failures swap once).
@@ -117,7 +132,13 @@ impl RedisConn {
         let client = client_for(url, timeout).await?;
         let master = client.get_connection_info().addr().to_string();
         let conn = manager(client, timeout).await?;
+        let target = Arc::new(Target {
+            url: url.to_string(),
+            timeout,
+            display: display(url),
+        });
         Ok(Self {
+            target,
             current: Arc::new(RwLock::new(Current {
                 conn,
                 generation: 0,
@@ -131,6 +152,17 @@ impl RedisConn {
                 })
             }),
         })
+    }
+
+    /// The configured address with any password hidden, for log lines and errors.
+    pub fn display(&self) -> &str {
+        &self.target.display
+    }
+
+    /// A client of its own for what cannot share the multiplexed connection (blocking
+    /// commands, pub/sub); behind Sentinel it goes to the master the sentinels name now.
+    pub async fn dedicated_client(&self) -> anyhow::Result<redis::Client> {
+        client_for(&self.target.url, self.target.timeout).await
     }
 
     fn current(&self) -> Current {

@@ -6,7 +6,7 @@ mod help;
 
 use std::{ffi::OsString, process::ExitCode};
 
-pub use global::{GlobalOptions, LogFormat};
+pub use crate::globals::{GlobalOptions, LogFormat};
 pub use help::root_command;
 
 use crate::{config::Settings, context::Context, error::CommandError, output::Output, registry};

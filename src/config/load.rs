@@ -37,6 +37,12 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
+impl From<ConfigError> for crate::error::CommandError {
+    fn from(error: ConfigError) -> Self {
+        Self::from_error(error)
+    }
+}
+
 impl ConfigError {
     /// A single problem.
     pub fn one(problem: impl Into<String>) -> Self {

@@ -5,7 +5,8 @@ mod load;
 mod sections;
 mod validate;
 
+pub use crate::http::HttpSettings;
 pub use load::{ConfigError, ConfigSource, LoadOptions, Loaded, Problem};
-pub use sections::{HttpSettings, RedisSettings, Settings, UiSettings, WorkerSettings};
+pub use sections::{RedisSettings, Settings, UiSettings, WorkerSettings};
 mod show;
 pub use show::{difference, redacted};

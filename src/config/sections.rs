@@ -9,7 +9,7 @@ pub struct Settings {
     /// Where the queues live.
     pub redis: RedisSettings,
     /// How outgoing HTTP (webhooks) behaves by default.
-    pub http: HttpSettings,
+    pub http: crate::http::HttpSettings,
     /// Defaults for `manage rqworker`.
     pub worker: WorkerSettings,
     /// `[[webhooks]]`: where and how to send.
@@ -35,44 +35,6 @@ impl Default for RedisSettings {
         Self {
             url: "redis://127.0.0.1:6379/0".into(),
             connect_timeout: 5.0,
-        }
-    }
-}
-
-/// `[http]`: defaults for the pooled HTTP client.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpSettings {
-    /// Seconds allowed to open a connection.
-    pub connect_timeout: f64,
-    /// Seconds allowed for a whole request when a webhook sets none.
-    pub timeout: f64,
-    /// Sent as `User-Agent` on every request.
-    pub user_agent: String,
-    /// A proxy URL for every outgoing request; empty means none (environment proxies are ignored,
-    /// as NetBox does, so that what is configured is what happens).
-    pub proxy: String,
-    /// Idle keep-alive connections kept per host.
-    pub pool_max_idle_per_host: usize,
-    /// Refuse webhook destinations (after DNS resolution, and on every followed redirect) in
-    /// loopback, private, link-local, unique-local or unspecified ranges, against server-side
-    /// request forgery. Off by default so that local setups work.
-    pub block_private: bool,
-    /// Networks (`10.1.2.0/24`, `fd00::/8`, `127.0.0.1`) and host names (`hooks.internal`) that
-    /// stay reachable when `block_private` is on.
-    pub allow: Vec<String>,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            connect_timeout: 10.0,
-            timeout: 30.0,
-            user_agent: format!("manage/{}", env!("CARGO_PKG_VERSION")),
-            proxy: String::new(),
-            pool_max_idle_per_host: 256,
-            block_private: false,
-            allow: Vec::new(),
         }
     }
 }

@@ -18,7 +18,7 @@ impl Settings {
                 ),
             ));
         }
-        if let Err(e) = crate::destinations::Policy::from_settings(&self.http) {
+        if let Err(e) = self.http.policy() {
             problems.push(Problem::new("http.allow", e));
         }
         for (key, value) in [

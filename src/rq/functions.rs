@@ -1,43 +1,29 @@
-//! Job functions: async handlers registered by dotted name through `inventory`, as commands are.
-//! A job's `func_name` picks one; an unknown name fails the job with that reason.
+//! Job functions: what runs a job, picked by the job's `func_name`. A worker is given a
+//! [`Functions`] table: the built-in ones, those other crates register through `inventory`
+//! with [`job_function!`](crate::job_function), and any added with [`Functions::register`]
+//! (how the webhook pipeline adds `extras.webhooks.send_webhook`, with its webhooks and HTTP
+//! clients inside). An unknown name fails the job with that reason.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use crate::config::Settings;
-
-/// What a job function gets: its arguments and the worker's shared resources.
-#[derive(Clone)]
+/// What a job function gets: the job's identity and its arguments.
+#[derive(Debug, Clone)]
 pub struct JobCall {
     /// The job id.
     pub job_id: String,
     /// The queue it came from.
     pub queue: String,
+    /// The execution id of this run (the job's member in the started registry is
+    /// `<job_id>:<execution>`).
+    pub execution: String,
     /// Positional arguments.
     pub args: Vec<Value>,
     /// Keyword arguments.
     pub kwargs: Map<String, Value>,
-    /// The worker's environment.
-    pub env: Arc<JobEnv>,
 }
-
-/// Resources a worker shares between all its jobs.
-pub struct JobEnv {
-    /// The worker's settings (read when the worker started).
-    pub settings: Arc<Settings>,
-    /// The pooled HTTP client with the `[http]` defaults.
-    pub http: reqwest::Client,
-    /// Per-function state, built once per worker (e.g. compiled webhook templates).
-    pub state: HashMap<&'static str, FunctionState>,
-}
-
-/// Builds a function's per-worker state from the settings, or says why it cannot.
-pub type Prepare = fn(&Settings) -> Result<FunctionState, String>;
-
-/// State a job function builds once per worker and reads on every call.
-pub type FunctionState = Arc<dyn std::any::Any + Send + Sync>;
 
 /// The longest wait a job function may ask for before its retry (an endpoint's `Retry-After`
 /// can say anything; a job parked for days would look lost).
@@ -79,50 +65,91 @@ impl<E: std::fmt::Display> From<E> for JobFailure {
 /// What a job function returns: a JSON result, or a failure reason.
 pub type JobOutcome = Result<Value, JobFailure>;
 
-/// One registered job function.
-pub struct JobFunction {
+/// Code that runs jobs. Any `Fn(JobCall) -> impl Future<Output = JobOutcome>` is one; a type
+/// with state of its own (compiled templates, HTTP clients) implements it directly.
+pub trait JobFunction: Send + Sync + 'static {
+    /// Runs one call.
+    fn call(&self, call: JobCall) -> BoxFuture<'static, JobOutcome>;
+}
+
+impl<F, Fut> JobFunction for F
+where
+    F: Fn(JobCall) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = JobOutcome> + Send + 'static,
+{
+    fn call(&self, call: JobCall) -> BoxFuture<'static, JobOutcome> {
+        Box::pin(self(call))
+    }
+}
+
+/// The job functions a worker runs, by dotted name. Cloning shares the functions.
+#[derive(Clone, Default)]
+pub struct Functions {
+    by_name: HashMap<String, Arc<dyn JobFunction>>,
+}
+
+impl Functions {
+    /// No functions at all.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `manage.echo`, `manage.sleep`, `manage.fail`, and every function registered with
+    /// [`job_function!`](crate::job_function) by this crate or another linked into the program.
+    pub fn builtin() -> Self {
+        let mut functions = Self::new();
+        for registered in inventory::iter::<Registered> {
+            functions = functions.register(registered.name, registered.run);
+        }
+        functions
+    }
+
+    /// Adds (or replaces) the function that runs jobs named `name`.
+    pub fn register(mut self, name: impl Into<String>, function: impl JobFunction) -> Self {
+        self.by_name.insert(name.into(), Arc::new(function));
+        self
+    }
+
+    /// The function for `name`.
+    pub fn find(&self, name: &str) -> Option<&Arc<dyn JobFunction>> {
+        self.by_name.get(name)
+    }
+
+    /// Every name, sorted, for the message of an unknown one.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort();
+        names
+    }
+}
+
+/// A stateless job function registered through `inventory` (see [`job_function!`](crate::job_function)).
+pub struct Registered {
     /// The dotted name producers enqueue, e.g. `manage.echo`.
     pub name: &'static str,
     /// Runs one call.
     pub run: fn(JobCall) -> BoxFuture<'static, JobOutcome>,
-    /// Builds per-worker state once at start (templates, clients); `None` when not needed.
-    pub prepare: Option<Prepare>,
 }
 
-inventory::collect!(JobFunction);
+inventory::collect!(Registered);
 
-/// The function registered under `name`.
-pub fn find(name: &str) -> Option<&'static JobFunction> {
-    inventory::iter::<JobFunction>
-        .into_iter()
-        .find(|f| f.name == name)
-}
-
-/// Every registered function name, sorted.
-pub fn names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = inventory::iter::<JobFunction>
-        .into_iter()
-        .map(|f| f.name)
-        .collect();
-    names.sort();
-    names
-}
-
-/// Registers a job function: `async fn(JobCall) -> JobOutcome`.
+/// Registers a stateless job function, `async fn(JobCall) -> JobOutcome`, under a dotted name,
+/// so that every [`Functions::builtin`] table has it.
 #[macro_export]
 macro_rules! job_function {
-    (name: $name:expr, run: $run:path $(, prepare: $prepare:path)? $(,)?) => {
+    (name: $name:expr, run: $run:path $(,)?) => {
         const _: () = {
-            fn __manage_job(call: $crate::rq::functions::JobCall) -> $crate::futures::future::BoxFuture<'static, $crate::rq::functions::JobOutcome> {
+            fn __manage_job(
+                call: $crate::rq::functions::JobCall,
+            ) -> $crate::futures::future::BoxFuture<'static, $crate::rq::functions::JobOutcome>
+            {
                 ::std::boxed::Box::pin($run(call))
             }
             $crate::inventory::submit! {
-                $crate::rq::functions::JobFunction { name: $name, run: __manage_job, prepare: $crate::job_function!(@prepare $($prepare)?) }
+                $crate::rq::functions::Registered { name: $name, run: __manage_job }
             }
         };
     };
-    (@prepare) => { None };
-    (@prepare $prepare:path) => { Some($prepare) };
 }
 
 async fn echo(call: JobCall) -> JobOutcome {
@@ -158,3 +185,20 @@ async fn fail(call: JobCall) -> JobOutcome {
 crate::job_function!(name: "manage.echo", run: echo);
 crate::job_function!(name: "manage.sleep", run: sleep);
 crate::job_function!(name: "manage.fail", run: fail);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_are_registered_and_more_can_be_added() {
+        let functions = Functions::builtin();
+        assert_eq!(
+            functions.names(),
+            ["manage.echo", "manage.fail", "manage.sleep"]
+        );
+        let functions = functions.register("x.y", |_call: JobCall| async { Ok(Value::Null) });
+        assert!(functions.find("x.y").is_some());
+        assert!(functions.find("x.z").is_none());
+    }
+}

@@ -5,10 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{config::Settings, rq::serializer::Call};
-
-/// The job function that delivers a webhook, as NetBox enqueues it.
-pub const SEND_WEBHOOK: &str = "extras.webhooks.send_webhook";
+use crate::{config::Settings, rq::serializer::Call, webhooks::SEND_WEBHOOK};
 
 /// The webhook a job delivers.
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +60,7 @@ pub fn webhook_target(settings: &Settings, webhook_name: &str) -> Option<String>
     Some(format!(
         "{} {}",
         webhook.http_method.as_str(),
-        crate::webhooks::deliver::without_credentials(&webhook.payload_url)
+        crate::http::without_credentials(&webhook.payload_url)
     ))
 }
 

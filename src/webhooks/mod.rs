@@ -1,26 +1,27 @@
 //! Webhooks as pure logic, in the order an event travels: [`event`] finds the rules an event
-//! triggers and the data each job carries; [`conditions`] is NetBox's condition language those
-//! rules use; [`config`] holds the `[[webhooks]]` and `[[event_rules]]` entries and checks them;
-//! [`render`] turns a webhook and a context into the URL, headers and body (with [`pyjson`]
-//! writing JSON as Python does); [`sign`] adds the signature headers. Nothing here touches
-//! Redis or the network.
+//! triggers and the data each job carries ([`event_type`] names what happened); [`conditions`]
+//! is NetBox's condition language those rules use; [`config`] holds the `[[webhooks]]` and
+//! `[[event_rules]]` entries and [`validate`] checks them; [`render`] turns a webhook and a
+//! context into the URL, headers and body (with [`pyjson`] writing JSON as Python does);
+//! [`sign`] adds the signature headers. Nothing here touches Redis or the network: given the
+//! same input it returns the same bytes. [`pipeline`](crate::pipeline) joins it to Redis and HTTP.
 
 pub mod conditions;
 pub mod config;
 pub mod event;
+pub mod event_type;
 pub mod pyjson;
 pub mod render;
 pub mod sign;
+pub mod validate;
 
 pub use conditions::{matches, ConditionError, ConditionSet, InvalidCondition};
-pub use config::{validate, EventRuleConfig, HttpMethod, RetryConfig, Signing, WebhookConfig};
-pub use event::{matching_rules, merged_data, Event, EventType};
+pub use config::{EventRuleConfig, HttpMethod, RetryConfig, Signing, WebhookConfig};
+pub use event::{matching_rules, merged_data, Event};
+pub use event_type::EventType;
 pub use render::{CompiledWebhook, RenderError, RenderedRequest, WebhookContext};
 pub use sign::Signer;
-pub mod deliver;
-pub mod enqueue;
-
-pub use enqueue::{enqueue_bulk, enqueue_event, enqueue_events, jobs_for_event, BulkError};
+pub use validate::validate;
 
 /// The job timeout of webhook jobs, in seconds (NetBox's `RQ_DEFAULT_TIMEOUT`); every webhook's
 /// HTTP timeout must be below it.

@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::config::WebhookConfig;
-use super::event::{webhook_event, Event};
+use super::event::Event;
+use super::event_type::webhook_event;
 use super::pyjson;
 
 const URL: &str = "payload_url";

@@ -146,14 +146,14 @@ pub async fn write(
 }
 
 /// Receives ended jobs and writes them in batches until the channel closes, retrying through a
-/// Redis outage so no outcome is dropped. `unwritten` counts outcomes sent but not yet written;
-/// `in_flight` tells whether the worker is now idle.
+/// Redis outage so no outcome is dropped. `written` is told how many outcomes each batch
+/// recorded; `in_flight` tells whether the worker is now idle.
 pub async fn writer(
     mut conn: RedisConn,
     worker_key: String,
     worker_name: String,
     mut ended: mpsc::UnboundedReceiver<Ended>,
-    unwritten: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    written: impl Fn(usize),
     in_flight: impl Fn() -> usize,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -177,7 +177,7 @@ pub async fn writer(
             .await
             {
                 Ok(()) => {
-                    unwritten.fetch_sub(batch.len(), std::sync::atomic::Ordering::AcqRel);
+                    written(batch.len());
                     break;
                 }
                 Err(error) => {

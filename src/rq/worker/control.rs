@@ -4,7 +4,7 @@
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::rq::keys;
+use crate::{redis_conn::RedisConn, rq::keys};
 
 /// A command a worker was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,14 +30,14 @@ pub fn parse(payload: &[u8]) -> Option<Command> {
 
 /// Listens on the worker's channel until `commands` is closed, resubscribing after an outage.
 pub async fn listen(
-    client_for: impl Fn() -> futures::future::BoxFuture<'static, anyhow::Result<redis::Client>>,
+    conn: RedisConn,
     worker_name: String,
     commands: mpsc::UnboundedSender<Command>,
 ) {
     let channel = keys::pubsub(&worker_name);
     loop {
         let attempt = async {
-            let client = client_for().await?;
+            let client = conn.dedicated_client().await?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             let mut messages = pubsub.on_message();

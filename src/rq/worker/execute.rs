@@ -1,14 +1,14 @@
 //! Running one job: decode it, find its function, run it under its timeout, and say what
 //! happened. A bad job becomes a failure with a reason; it never stops the worker.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::fetch::Taken;
 use crate::rq::{
-    functions::{self, JobCall, JobEnv},
+    functions::{self, Functions, JobCall},
     job::JobStatus,
 };
 
@@ -57,7 +57,7 @@ impl Outcome {
 /// Runs a taken job to its outcome.
 pub async fn run(
     taken: &Taken,
-    env: Arc<JobEnv>,
+    functions: &Functions,
     interrupt: oneshot::Receiver<Interrupt>,
 ) -> Outcome {
     let failed = |reason: String| failure(taken, reason, None);
@@ -82,21 +82,21 @@ pub async fn run(
     if let Err(reason) = taken.job.retry() {
         return Outcome::Failed(reason);
     }
-    let Some(function) = functions::find(&call.func_name) else {
+    let Some(function) = functions.find(&call.func_name) else {
         return failed(format!(
             "no job function named {:?} is registered in this worker (known: {})",
             call.func_name,
-            functions::names().join(", ")
+            functions.names().join(", ")
         ));
     };
     let job_call = JobCall {
         job_id: taken.job.id.clone(),
         queue: taken.queue.clone(),
+        execution: taken.execution.clone(),
         args: call.args,
         kwargs: call.kwargs,
-        env,
     };
-    let work = (function.run)(job_call);
+    let work = function.call(job_call);
     let timed = async {
         match timeout {
             Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), work)

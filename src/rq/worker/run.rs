@@ -1,32 +1,30 @@
-//! The worker's main loop: fetch batches while there is room, run each job in its own task,
-//! hand outcomes to the writer, and stop warm or cold on request.
+//! [`Worker`]: registers in Redis, fills its slots with batches of jobs, runs each job in its
+//! own task, hands outcomes to the writer, and stops warm or cold on request.
 
 use std::{
-    collections::HashMap,
+    future::Future,
     sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc,
     },
     time::{Duration, Instant},
 };
 
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::{
     complete::{self, Ended},
     control::{self, Command},
     execute::{self, Interrupt, Outcome},
-    fetch::{self, Fetched},
+    fetch::{self, Fetched, Taken},
+    in_flight::InFlight,
     registration::{self, Identity, Previous},
-    upkeep, HEARTBEAT_GRACE_SECS,
+    upkeep::{self, Upkeep},
+    HEARTBEAT_GRACE_SECS,
 };
 use crate::{
-    context::Context,
-    error::CommandError,
-    rq::{
-        functions::{self, JobEnv},
-        timestamp,
-    },
+    redis_conn::RedisConn,
+    rq::{functions::Functions, keys, timestamp},
     signals::StopSignals,
 };
 
@@ -66,486 +64,489 @@ pub struct WorkerReport {
     pub failed: u64,
 }
 
-/// Jobs running now: id → (queue, started-registry member, interrupt).
-type InFlight = Arc<Mutex<HashMap<String, (String, String, Option<oneshot::Sender<Interrupt>>)>>>;
+/// Why a worker could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// Redis could not be reached (or refused a command) while registering.
+    #[error("cannot reach Redis at {at}: {error}")]
+    Redis {
+        /// The address, password hidden.
+        at: String,
+        /// What Redis said.
+        error: redis::RedisError,
+    },
+    /// Another live worker has this name.
+    #[error("a worker named {name:?} is already running (pid {pid} on {hostname}); choose another --name")]
+    NameTaken {
+        /// The name asked for.
+        name: String,
+        /// The other worker's process id.
+        pid: String,
+        /// The other worker's host.
+        hostname: String,
+    },
+}
 
-/// Runs a worker until burst completion, `--max-jobs`, `--max-idle-time`, a shutdown command or
-/// a signal. The first SIGINT/SIGTERM stops taking jobs and lets running ones finish; a second
-/// puts running jobs back on their queues and exits at once.
-pub async fn run(ctx: &Context, options: WorkerOptions) -> Result<WorkerReport, CommandError> {
-    let mut signals = StopSignals::install()
-        .map_err(|e| CommandError::new(format!("cannot install signal handlers: {e}")))?;
-    let mut conn = ctx.redis().await?;
-    let me = Identity {
-        name: options
-            .name
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
-        queues: options.queues.clone(),
-        hostname: hostname(),
-        pid: std::process::id(),
-    };
-    let worker_key = me.key();
-    let registration_ttl = options.worker_ttl + 60;
-    let heartbeat_ttl = options.job_monitoring_interval + HEARTBEAT_GRACE_SECS;
+/// Counts shared by the job tasks, the writer and the loop.
+#[derive(Default)]
+struct Counts {
+    finished: AtomicU64,
+    failed: AtomicU64,
+    /// Outcomes sent to the writer and not yet written.
+    unwritten: AtomicUsize,
+}
 
-    let previous = registration::previous(&mut conn, &me)
-        .await
-        .map_err(|e| ctx.unreachable(e))?;
-    if let Previous::Alive { hostname, pid } = &previous {
-        return Err(CommandError::new(format!("a worker named {:?} is already running (pid {pid} on {hostname}); choose another --name", me.name)));
-    }
-    registration::register(&mut conn, &me, registration_ttl)
-        .await
-        .map_err(|e| ctx.unreachable(e))?;
-    tracing::info!(
-        "Worker {} started with PID {}, serving queues {} with {} jobs in flight at most",
-        me.name,
-        me.pid,
-        me.queues.join(", "),
-        options.concurrency
-    );
-    maintain(
-        &mut conn,
-        &me,
-        (previous == Previous::Crashed).then_some(me.name.as_str()),
-    )
-    .await;
-    let _ = registration::set_state(&mut conn, &me, "idle").await;
+/// A registered worker, ready to run jobs with its [`Functions`].
+pub struct Worker {
+    conn: RedisConn,
+    me: Identity,
+    options: WorkerOptions,
+    functions: Arc<Functions>,
+    in_flight: Arc<InFlight>,
+    slots: Arc<Semaphore>,
+    counts: Arc<Counts>,
+    registration_ttl: u64,
+    heartbeat_ttl: u64,
+}
 
-    let env = Arc::new(job_env(ctx)?);
-    let in_flight: InFlight = Arc::default();
-    let (ended_tx, ended_rx) = mpsc::unbounded_channel::<Ended>();
-    let unwritten = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let writer = tokio::spawn(complete::writer(
-        conn.clone(),
-        worker_key.clone(),
-        me.name.clone(),
-        ended_rx,
-        unwritten.clone(),
-        {
-            let in_flight = in_flight.clone();
-            move || in_flight.lock().expect("in-flight lock").len()
-        },
-    ));
-    let (command_tx, mut commands) = mpsc::unbounded_channel();
-    let listener = tokio::spawn(control::listen(
-        {
-            let ctx = ctx.clone();
-            move || {
-                let ctx = ctx.clone();
-                Box::pin(async move {
-                    ctx.redis_client()
-                        .await
-                        .map_err(|e| anyhow::anyhow!(e.message()))
-                })
-            }
-        },
-        me.name.clone(),
-        command_tx,
-    ));
-    let upkeep = tokio::spawn(upkeep_loop(
-        conn.clone(),
-        me.clone(),
-        options.clone(),
-        in_flight.clone(),
-        registration_ttl,
-        heartbeat_ttl,
-    ));
-
-    let slots = Arc::new(Semaphore::new(options.concurrency));
-    let finished = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let mut taken_total: u64 = 0;
-    let mut last_job = Instant::now();
-    let mut poll = Duration::from_millis(1);
-    let mut outage_logged = false;
-    let mut suspended_logged = false;
-    let mut cold = false;
-    let mut backlog = false;
-
-    'main: loop {
-        if options.max_jobs.is_some_and(|max| taken_total >= max) {
-            break;
-        }
-        // Wait for room, but take jobs in batches: at least a quarter of the slots when busy.
-        // Right after a full batch (a backlog), the slots still free are filled once at once,
-        // so a worker with a backlog holds `concurrency` jobs, not up to a quarter less.
-        let filling = std::mem::take(&mut backlog) && slots.available_permits() > 0;
-        let want_at_least = if filling || in_flight.lock().expect("in-flight lock").is_empty() {
-            1
-        } else {
-            (options.concurrency / 4).max(1)
+impl Worker {
+    /// Registers the worker (refusing a name a live worker has) and takes back the jobs a
+    /// crashed run under the same name left, so they need not wait for their heartbeat to
+    /// expire.
+    pub async fn start(
+        mut conn: RedisConn,
+        options: WorkerOptions,
+        functions: Functions,
+    ) -> Result<Self, WorkerError> {
+        let at = conn.display().to_string();
+        let unreachable = |error| WorkerError::Redis {
+            at: at.clone(),
+            error,
         };
-        let room = tokio::select! {
-            permit = slots.clone().acquire_many_owned(want_at_least as u32) => permit.expect("semaphore open"),
-            stop = signals.recv() => { tracing::info!("Warm shut down requested ({stop:?})"); break 'main; }
-            Some(command) = commands.recv() => { if handle_command(command, &in_flight) { break 'main; } continue; }
+        let me = Identity {
+            name: options
+                .name
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+            queues: options.queues.clone(),
+            hostname: hostname(),
+            pid: std::process::id(),
         };
-        let mut room = room;
-        let extra = slots.available_permits();
-        if extra > 0 {
-            if let Ok(more) = slots.clone().try_acquire_many_owned(extra as u32) {
-                room.merge(more);
-            }
-        }
-        let mut count = room.num_permits().min(256);
-        if let Some(max) = options.max_jobs {
-            count = count.min((max - taken_total) as usize);
-        }
-        let fetched = fetch::take(
-            &mut conn,
-            &worker_key,
-            &me.name,
-            &me.queues,
-            count,
-            heartbeat_ttl,
-        )
-        .await;
-        let jobs = match fetched {
-            Ok(Fetched::Jobs(jobs)) => jobs,
-            paused => {
-                // Redis is unreachable or the worker is suspended: say so once, then wait a
-                // second (or stop) and try again.
-                drop(room);
-                match paused {
-                    Err(error) if !outage_logged => {
-                        tracing::error!(
-                            "Redis unavailable at {}: {error}; retrying",
-                            ctx.redis_display()
-                        );
-                        outage_logged = true;
-                    }
-                    Ok(Fetched::Suspended) if options.burst => {
-                        tracing::info!("Suspended in burst mode, exiting");
-                        break;
-                    }
-                    Ok(Fetched::Suspended) if !suspended_logged => {
-                        tracing::info!("Worker suspended (rq:suspended is set); waiting");
-                        let _ = registration::set_state(&mut conn, &me, "suspended").await;
-                        suspended_logged = true;
-                    }
-                    _ => {}
-                }
-                if wait_or_stop(
-                    Duration::from_secs(1),
-                    &mut signals,
-                    &mut commands,
-                    &in_flight,
-                )
-                .await
-                {
-                    break;
-                }
-                continue;
-            }
-        };
-        if outage_logged {
-            tracing::info!("Redis is back at {}", ctx.redis_display());
-            outage_logged = false;
-        }
-        if suspended_logged {
-            tracing::info!("Worker resumed");
-            let _ = registration::set_state(&mut conn, &me, "idle").await;
-            suspended_logged = false;
-        }
-        if jobs.is_empty() {
-            drop(room);
-            let idle = in_flight.lock().expect("in-flight lock").is_empty();
-            if options.burst && idle {
-                // Outcomes not yet written may put jobs back (a retry without interval).
-                if unwritten.load(Ordering::Acquire) == 0
-                    && queues_empty(&mut conn, &me.queues).await
-                {
-                    break;
-                }
-                if wait_or_stop(
-                    Duration::from_millis(5),
-                    &mut signals,
-                    &mut commands,
-                    &in_flight,
-                )
-                .await
-                {
-                    break;
-                }
-                continue;
-            }
-            if idle
-                && options
-                    .max_idle_time
-                    .is_some_and(|max| last_job.elapsed() >= max)
-            {
-                tracing::info!(
-                    "Idle for {:?}, exiting",
-                    options.max_idle_time.unwrap_or_default()
-                );
-                break;
-            }
-            if wait_or_stop(poll, &mut signals, &mut commands, &in_flight).await {
-                break;
-            }
-            poll = (poll * 2).min(options.max_poll_interval);
-            continue;
-        }
-        poll = Duration::from_millis(1);
-        last_job = Instant::now();
-        backlog = !filling && jobs.len() == count;
-        taken_total += jobs.len() as u64;
-        let unused = room.num_permits() - jobs.len();
-        if unused > 0 {
-            drop(room.split(unused));
-        }
-        for taken in jobs {
-            let permit = room.split(1).expect("one permit per job");
-            let (interrupt_tx, interrupt_rx) = oneshot::channel();
-            in_flight.lock().expect("in-flight lock").insert(
-                taken.job.id.clone(),
-                (
-                    taken.queue.clone(),
-                    format!("{}:{}", taken.job.id, taken.execution),
-                    Some(interrupt_tx),
-                ),
-            );
-            let (env, in_flight, ended_tx, finished, failed, unwritten) = (
-                env.clone(),
-                in_flight.clone(),
-                ended_tx.clone(),
-                finished.clone(),
-                failed.clone(),
-                unwritten.clone(),
-            );
-            tokio::spawn(async move {
-                let started = chrono::Utc::now();
-                let outcome = execute::run(&taken, env, interrupt_rx).await;
-                let ended = chrono::Utc::now();
-                log_outcome(&taken, &outcome, ended - started);
-                match outcome {
-                    Outcome::Finished(_) => finished.fetch_add(1, Ordering::Relaxed),
-                    Outcome::Requeue => 0,
-                    _ => failed.fetch_add(1, Ordering::Relaxed),
-                };
-                let record = Ended {
-                    id: taken.job.id.clone(),
-                    queue: taken.queue.clone(),
-                    execution: taken.execution.clone(),
-                    outcome,
-                    result_ttl: taken.job.int("result_ttl").ok().flatten(),
-                    failure_ttl: taken.job.int("failure_ttl").ok().flatten(),
-                    started: timestamp::epoch_f64(started),
-                    ended: timestamp::epoch_f64(ended),
-                };
-                unwritten.fetch_add(1, Ordering::AcqRel);
-                in_flight
-                    .lock()
-                    .expect("in-flight lock")
-                    .remove(&taken.job.id);
-                let _ = ended_tx.send(record);
-                drop(permit);
+        let registration_ttl = options.worker_ttl + 60;
+        let previous = registration::previous(&mut conn, &me)
+            .await
+            .map_err(unreachable)?;
+        if let Previous::Alive { hostname, pid } = previous.clone() {
+            return Err(WorkerError::NameTaken {
+                name: me.name,
+                pid,
+                hostname,
             });
         }
+        registration::register(&mut conn, &me, registration_ttl)
+            .await
+            .map_err(unreachable)?;
+        tracing::info!(
+            "Worker {} started with PID {}, serving queues {} with {} jobs in flight at most",
+            me.name,
+            me.pid,
+            me.queues.join(", "),
+            options.concurrency
+        );
+        let reclaim = (previous == Previous::Crashed).then_some(me.name.as_str());
+        upkeep::maintain(&mut conn, &me, reclaim).await;
+        if let Err(error) = registration::set_state(&mut conn, &me, "idle").await {
+            tracing::warn!("cannot set the worker's state: {error}");
+        }
+        Ok(Self {
+            heartbeat_ttl: options.job_monitoring_interval + HEARTBEAT_GRACE_SECS,
+            slots: Arc::new(Semaphore::new(options.concurrency)),
+            conn,
+            me,
+            options,
+            functions: Arc::new(functions),
+            in_flight: Arc::default(),
+            counts: Arc::default(),
+            registration_ttl,
+        })
     }
 
-    // Warm: let running jobs finish (a second signal turns it cold).
-    let running = in_flight.lock().expect("in-flight lock").len();
-    if running > 0 {
-        tracing::info!(
-            "Waiting for {running} running job(s) to finish; send the signal again to stop now"
-        );
-    }
-    let all = options.concurrency as u32;
-    tokio::select! {
-        _ = slots.acquire_many(all) => {}
-        _ = signals.recv() => {
-            cold = true;
-            tracing::warn!("Cold shut down: putting {} running job(s) back on their queues", in_flight.lock().expect("in-flight lock").len());
-            for (_, (_, _, interrupt)) in in_flight.lock().expect("in-flight lock").iter_mut() {
-                if let Some(tx) = interrupt.take() {
-                    let _ = tx.send(Interrupt::Requeue);
-                }
+    /// Runs jobs until burst completion, `--max-jobs`, `--max-idle-time`, a shutdown command
+    /// or a signal. The first SIGINT/SIGTERM stops taking jobs and lets running ones finish;
+    /// a second puts running jobs back on their queues and exits at once.
+    pub async fn run(mut self, signals: StopSignals) -> WorkerReport {
+        let (ended_tx, ended_rx) = mpsc::unbounded_channel::<Ended>();
+        let in_flight = self.in_flight.clone();
+        let counts = self.counts.clone();
+        let writer = tokio::spawn(complete::writer(
+            self.conn.clone(),
+            self.me.key(),
+            self.me.name.clone(),
+            ended_rx,
+            move |written| {
+                counts.unwritten.fetch_sub(written, Ordering::AcqRel);
+            },
+            move || in_flight.len(),
+        ));
+        let (command_tx, commands) = mpsc::unbounded_channel();
+        let listener = tokio::spawn(control::listen(
+            self.conn.clone(),
+            self.me.name.clone(),
+            command_tx,
+        ));
+        let upkeep = tokio::spawn(self.upkeep().run());
+        let mut controls = Controls {
+            signals,
+            commands,
+            in_flight: self.in_flight.clone(),
+        };
+        let mut state = LoopState::new();
+        while let Some((mut room, jobs)) = self.fill(&mut state, &mut controls).await {
+            for taken in jobs {
+                let permit = room.split(1).expect("one permit per job");
+                self.spawn(taken, permit, &ended_tx);
             }
-            let _ = tokio::time::timeout(Duration::from_secs(5), slots.acquire_many(all)).await;
+        }
+        let cold = self.drain(&mut controls.signals).await;
+        drop(ended_tx);
+        self.flush(writer, cold).await;
+        listener.abort();
+        upkeep.abort();
+        self.stop().await
+    }
+
+    fn upkeep(&self) -> Upkeep {
+        Upkeep {
+            conn: self.conn.clone(),
+            me: self.me.clone(),
+            in_flight: self.in_flight.clone(),
+            registration_ttl: self.registration_ttl,
+            heartbeat_ttl: self.heartbeat_ttl,
+            heartbeat_every: Duration::from_secs(self.options.job_monitoring_interval.clamp(1, 10)),
+            with_scheduler: self.options.with_scheduler,
         }
     }
-    drop(ended_tx);
-    let flush = tokio::time::timeout(
-        if cold {
+
+    /// Waits for free slots and takes a batch of jobs for them; `None` means "stop". Batches
+    /// are at least a quarter of the slots while busy, so a busy worker makes few round trips.
+    async fn fill(
+        &mut self,
+        state: &mut LoopState,
+        controls: &mut Controls,
+    ) -> Option<(OwnedSemaphorePermit, Vec<Taken>)> {
+        loop {
+            if self.options.max_jobs.is_some_and(|max| state.taken >= max) {
+                return None;
+            }
+            // Right after a full batch (a backlog), the slots still free are filled at once, so
+            // a worker with a backlog holds `concurrency` jobs, not up to a quarter less.
+            let filling = std::mem::take(&mut state.backlog) && self.slots.available_permits() > 0;
+            let want = if filling || self.in_flight.is_empty() {
+                1
+            } else {
+                (self.options.concurrency / 4).max(1)
+            };
+            let mut room = controls
+                .until(self.slots.clone().acquire_many_owned(want as u32))
+                .await?
+                .expect("the slots semaphore is never closed");
+            let extra = self.slots.available_permits();
+            if let Ok(more) = self.slots.clone().try_acquire_many_owned(extra as u32) {
+                room.merge(more);
+            }
+            let mut count = room.num_permits().min(256);
+            if let Some(max) = self.options.max_jobs {
+                count = count.min((max - state.taken) as usize);
+            }
+            let fetched = fetch::take(
+                &mut self.conn,
+                &self.me.key(),
+                &self.me.name,
+                &self.me.queues,
+                count,
+                self.heartbeat_ttl,
+            )
+            .await;
+            let keep_going = match fetched {
+                Ok(Fetched::Jobs(jobs)) if !jobs.is_empty() => {
+                    self.resumed(state).await;
+                    state.took(jobs.len(), jobs.len() == count && !filling);
+                    if room.num_permits() > jobs.len() {
+                        drop(room.split(room.num_permits() - jobs.len()));
+                    }
+                    return Some((room, jobs));
+                }
+                Ok(Fetched::Jobs(_)) => {
+                    drop(room);
+                    self.resumed(state).await;
+                    self.idle(state, controls).await
+                }
+                Ok(Fetched::Suspended) => {
+                    drop(room);
+                    self.suspended(state, controls).await
+                }
+                Err(error) => {
+                    drop(room);
+                    if !state.outage_logged {
+                        tracing::error!(
+                            "Redis unavailable at {}: {error}; retrying",
+                            self.conn.display()
+                        );
+                        state.outage_logged = true;
+                    }
+                    controls.wait(Duration::from_secs(1)).await
+                }
+            };
+            if !keep_going {
+                return None;
+            }
+        }
+    }
+
+    /// After a successful fetch: says so once when Redis came back or the suspension ended.
+    async fn resumed(&mut self, state: &mut LoopState) {
+        if std::mem::take(&mut state.outage_logged) {
+            tracing::info!("Redis is back at {}", self.conn.display());
+        }
+        if std::mem::take(&mut state.suspended_logged) {
+            tracing::info!("Worker resumed");
+            self.set_state("idle").await;
+        }
+    }
+
+    /// The queues were empty: exit in burst mode once nothing can come back, exit after
+    /// `--max-idle-time`, else wait a little longer each time. False means "stop".
+    async fn idle(&mut self, state: &mut LoopState, controls: &mut Controls) -> bool {
+        let idle = self.in_flight.is_empty();
+        if self.options.burst && idle {
+            // Outcomes not yet written may put jobs back (a retry without interval).
+            if self.counts.unwritten.load(Ordering::Acquire) == 0 && self.queues_empty().await {
+                return false;
+            }
+            return controls.wait(Duration::from_millis(5)).await;
+        }
+        if let Some(max) = self.options.max_idle_time {
+            if idle && state.last_job.elapsed() >= max {
+                tracing::info!("Idle for {max:?}, exiting");
+                return false;
+            }
+        }
+        let keep_going = controls.wait(state.poll).await;
+        state.poll = (state.poll * 2).min(self.options.max_poll_interval);
+        keep_going
+    }
+
+    /// `rq:suspended` is set: a burst worker exits, others say so once and wait.
+    async fn suspended(&mut self, state: &mut LoopState, controls: &mut Controls) -> bool {
+        if self.options.burst {
+            tracing::info!("Suspended in burst mode, exiting");
+            return false;
+        }
+        if !state.suspended_logged {
+            tracing::info!("Worker suspended (rq:suspended is set); waiting");
+            self.set_state("suspended").await;
+            state.suspended_logged = true;
+        }
+        controls.wait(Duration::from_secs(1)).await
+    }
+
+    /// Runs one job in its own task; its outcome goes to the writer, its slot back to the pool.
+    fn spawn(
+        &self,
+        taken: Taken,
+        permit: OwnedSemaphorePermit,
+        ended: &mpsc::UnboundedSender<Ended>,
+    ) {
+        let interrupted = self
+            .in_flight
+            .insert(&taken.job.id, &taken.queue, &taken.execution);
+        let (functions, in_flight, counts, ended) = (
+            self.functions.clone(),
+            self.in_flight.clone(),
+            self.counts.clone(),
+            ended.clone(),
+        );
+        tokio::spawn(async move {
+            let started = chrono::Utc::now();
+            let outcome = execute::run(&taken, &functions, interrupted).await;
+            let finished = chrono::Utc::now();
+            log_outcome(&taken, &outcome, finished - started);
+            match outcome {
+                Outcome::Finished(_) => counts.finished.fetch_add(1, Ordering::Relaxed),
+                Outcome::Requeue => 0,
+                _ => counts.failed.fetch_add(1, Ordering::Relaxed),
+            };
+            let record = Ended {
+                result_ttl: taken.job.int("result_ttl").ok().flatten(),
+                failure_ttl: taken.job.int("failure_ttl").ok().flatten(),
+                id: taken.job.id,
+                queue: taken.queue,
+                execution: taken.execution,
+                outcome,
+                started: timestamp::epoch_f64(started),
+                ended: timestamp::epoch_f64(finished),
+            };
+            counts.unwritten.fetch_add(1, Ordering::AcqRel);
+            in_flight.remove(&record.id);
+            // The writer outlives every job task: it ends only when all senders are gone.
+            let _ = ended.send(record);
+            drop(permit);
+        });
+    }
+
+    /// Warm shutdown: lets running jobs finish; a second signal turns it cold (running jobs
+    /// go back to the front of their queues). True when it went cold.
+    async fn drain(&self, signals: &mut StopSignals) -> bool {
+        let running = self.in_flight.len();
+        if running > 0 {
+            tracing::info!(
+                "Waiting for {running} running job(s) to finish; send the signal again to stop now"
+            );
+        }
+        let all = self.options.concurrency as u32;
+        tokio::select! {
+            _ = self.slots.acquire_many(all) => false,
+            _ = signals.recv() => {
+                let told = self.in_flight.interrupt_all(Interrupt::Requeue);
+                tracing::warn!("Cold shut down: putting {told} running job(s) back on their queues");
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.slots.acquire_many(all)).await;
+                true
+            }
+        }
+    }
+
+    /// Waits for the writer to record every outcome (briefly when cold).
+    async fn flush(&self, writer: tokio::task::JoinHandle<()>, cold: bool) {
+        let patience = if cold {
             Duration::from_secs(5)
         } else {
             Duration::from_secs(3600)
-        },
-        writer,
-    )
-    .await;
-    if flush.is_err() {
-        tracing::error!("Could not record every outcome before exiting; unrecorded jobs stay in the started registry and are recovered as abandoned");
-    }
-    listener.abort();
-    upkeep.abort();
-    if let Err(error) = registration::deregister(&mut conn, &me).await {
-        tracing::warn!("could not deregister worker {}: {error}", me.name);
-    }
-    let report = WorkerReport {
-        name: me.name.clone(),
-        finished: finished.load(Ordering::Relaxed),
-        failed: failed.load(Ordering::Relaxed),
-    };
-    tracing::info!(
-        "Worker {} stopped: {} finished, {} failed",
-        report.name,
-        report.finished,
-        report.failed
-    );
-    Ok(report)
-}
-
-/// Acts on a pub/sub command; true means "shut down".
-fn handle_command(command: Command, in_flight: &InFlight) -> bool {
-    let mut running = in_flight.lock().expect("in-flight lock");
-    match command {
-        Command::Shutdown => {
-            tracing::info!("Warm shut down requested (shutdown command)");
-            true
-        }
-        Command::StopJob(id) => {
-            match running
-                .get_mut(&id)
-                .and_then(|(_, _, interrupt)| interrupt.take())
-            {
-                Some(tx) => {
-                    let _ = tx.send(Interrupt::Stop);
-                }
-                None => tracing::info!("stop-job {id}: not running here"),
-            }
-            false
-        }
-        Command::KillHorse => {
-            for (_, (_, _, interrupt)) in running.iter_mut() {
-                if let Some(tx) = interrupt.take() {
-                    let _ = tx.send(Interrupt::Stop);
-                }
-            }
-            false
+        };
+        if tokio::time::timeout(patience, writer).await.is_err() {
+            tracing::error!("Could not record every outcome before exiting; unrecorded jobs stay in the started registry and are recovered as abandoned");
         }
     }
-}
 
-/// Sleeps, unless a signal or a shutdown command comes first (then returns true).
-async fn wait_or_stop(
-    delay: Duration,
-    signals: &mut StopSignals,
-    commands: &mut mpsc::UnboundedReceiver<Command>,
-    in_flight: &InFlight,
-) -> bool {
-    let deadline = tokio::time::Instant::now() + delay;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => return false,
-            stop = signals.recv() => { tracing::info!("Warm shut down requested ({stop:?})"); return true; }
-            Some(command) = commands.recv() => if handle_command(command, in_flight) { return true; },
+    /// Deregisters and says what was done.
+    async fn stop(mut self) -> WorkerReport {
+        if let Err(error) = registration::deregister(&mut self.conn, &self.me).await {
+            tracing::warn!("could not deregister worker {}: {error}", self.me.name);
+        }
+        let report = WorkerReport {
+            name: self.me.name.clone(),
+            finished: self.counts.finished.load(Ordering::Relaxed),
+            failed: self.counts.failed.load(Ordering::Relaxed),
+        };
+        tracing::info!(
+            "Worker {} stopped: {} finished, {} failed",
+            report.name,
+            report.finished,
+            report.failed
+        );
+        report
+    }
+
+    async fn set_state(&mut self, state: &str) {
+        if let Err(error) = registration::set_state(&mut self.conn, &self.me, state).await {
+            tracing::warn!("cannot set the worker's state to {state}: {error}");
         }
     }
-}
 
-async fn queues_empty(conn: &mut crate::redis_conn::RedisConn, queues: &[String]) -> bool {
-    let mut pipe = redis::pipe();
-    for queue in queues {
-        pipe.llen(crate::rq::keys::queue(queue));
-    }
-    pipe.query_async::<Vec<u64>>(conn)
-        .await
-        .map(|lengths| lengths.iter().all(|l| *l == 0))
-        .unwrap_or(false)
-}
-
-/// Heartbeats every few seconds, maintenance every minute, the scheduler every second.
-async fn upkeep_loop(
-    mut conn: crate::redis_conn::RedisConn,
-    me: Identity,
-    options: WorkerOptions,
-    in_flight: InFlight,
-    registration_ttl: u64,
-    heartbeat_ttl: u64,
-) {
-    let heartbeat_every = Duration::from_secs(options.job_monitoring_interval.clamp(1, 10));
-    let mut last_heartbeat = Instant::now();
-    let mut last_maintenance = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        if last_heartbeat.elapsed() >= heartbeat_every {
-            last_heartbeat = Instant::now();
-            let running: Vec<(String, String)> = in_flight
-                .lock()
-                .expect("in-flight lock")
-                .values()
-                .map(|(q, member, _)| (q.clone(), member.clone()))
-                .collect();
-            match upkeep::heartbeat(
-                &mut conn,
-                &me.key(),
-                registration_ttl,
-                heartbeat_ttl,
-                &running,
-            )
+    async fn queues_empty(&mut self) -> bool {
+        let mut pipe = redis::pipe();
+        for queue in &self.me.queues {
+            pipe.llen(keys::queue(queue));
+        }
+        pipe.query_async::<Vec<u64>>(&mut self.conn)
             .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!("Worker {} not found in registry; re-registering.", me.name);
-                    let _ = registration::register(&mut conn, &me, registration_ttl).await;
+            .map(|lengths| lengths.iter().all(|l| *l == 0))
+            .unwrap_or(false)
+    }
+}
+
+/// What the fill loop remembers between batches.
+struct LoopState {
+    /// Jobs taken so far (for `--max-jobs`).
+    taken: u64,
+    last_job: Instant,
+    /// The wait before the next look at empty queues; doubles up to the maximum.
+    poll: Duration,
+    /// The last batch was full: fill the free slots at once.
+    backlog: bool,
+    outage_logged: bool,
+    suspended_logged: bool,
+}
+
+impl LoopState {
+    fn new() -> Self {
+        Self {
+            taken: 0,
+            last_job: Instant::now(),
+            poll: Duration::from_millis(1),
+            backlog: false,
+            outage_logged: false,
+            suspended_logged: false,
+        }
+    }
+
+    fn took(&mut self, count: usize, full: bool) {
+        self.taken += count as u64;
+        self.last_job = Instant::now();
+        self.poll = Duration::from_millis(1);
+        self.backlog = full;
+    }
+}
+
+/// What can stop the worker while it waits: signals and pub/sub commands (which may also
+/// stop single jobs).
+struct Controls {
+    signals: StopSignals,
+    commands: mpsc::UnboundedReceiver<Command>,
+    in_flight: Arc<InFlight>,
+}
+
+impl Controls {
+    /// Waits for `work`, unless a signal or a shutdown command comes first (then `None`).
+    async fn until<F: Future>(&mut self, work: F) -> Option<F::Output> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return Some(done),
+                stop = self.signals.recv() => {
+                    tracing::info!("Warm shut down requested ({stop:?})");
+                    return None;
                 }
-                Err(error) => tracing::warn!("heartbeat failed: {error}"),
+                Some(command) = self.commands.recv() => if self.obey(command) { return None },
             }
         }
-        if last_maintenance.elapsed() >= Duration::from_secs(upkeep::MAINTENANCE_INTERVAL_SECS) {
-            last_maintenance = Instant::now();
-            maintain(&mut conn, &me, None).await;
-        }
-        if options.with_scheduler {
-            for queue in &me.queues {
-                if let Err(error) = upkeep::schedule(&mut conn, queue, &me.name, 60).await {
-                    tracing::debug!("scheduler pass on {queue} failed: {error}");
+    }
+
+    /// Sleeps for `delay`; false when asked to stop meanwhile.
+    async fn wait(&mut self, delay: Duration) -> bool {
+        self.until(tokio::time::sleep(delay)).await.is_some()
+    }
+
+    /// Acts on a pub/sub command; true means "shut down".
+    fn obey(&self, command: Command) -> bool {
+        match command {
+            Command::Shutdown => {
+                tracing::info!("Warm shut down requested (shutdown command)");
+                return true;
+            }
+            Command::StopJob(id) => {
+                if !self.in_flight.interrupt(&id, Interrupt::Stop) {
+                    tracing::info!("stop-job {id}: not running here");
                 }
             }
+            Command::KillHorse => {
+                self.in_flight.interrupt_all(Interrupt::Stop);
+            }
         }
+        false
     }
 }
 
-/// One maintenance pass over the worker's queues; `reclaim` takes back a crashed run's jobs.
-async fn maintain(conn: &mut crate::redis_conn::RedisConn, me: &Identity, reclaim: Option<&str>) {
-    for queue in &me.queues {
-        match upkeep::clean(conn, queue, &me.name, reclaim).await {
-            Ok(cleaned) if cleaned.requeued + cleaned.failed > 0 => tracing::warn!(
-                "{queue}: {} abandoned job(s) put back on the queue, {} failed as abandoned too often{}",
-                cleaned.requeued,
-                cleaned.failed,
-                if reclaim.is_some() { " (left by a crashed worker with this name)" } else { "" }
-            ),
-            Ok(_) => {}
-            Err(error) => tracing::warn!("maintenance of {queue} failed: {error}"),
-        }
-    }
-}
-
-/// The shared resources every job gets, with per-function state built once.
-fn job_env(ctx: &Context) -> Result<JobEnv, CommandError> {
-    let mut state = HashMap::new();
-    for function in inventory::iter::<functions::JobFunction> {
-        if let Some(prepare) = function.prepare {
-            let value = prepare(ctx.settings())
-                .map_err(|e| CommandError::new(format!("cannot prepare {}: {e}", function.name)))?;
-            state.insert(function.name, value);
-        }
-    }
-    Ok(JobEnv {
-        settings: ctx.settings_arc(),
-        http: ctx.http()?,
-        state,
-    })
-}
-
-fn log_outcome(taken: &fetch::Taken, outcome: &Outcome, took: chrono::TimeDelta) {
+fn log_outcome(taken: &Taken, outcome: &Outcome, took: chrono::TimeDelta) {
     let level_needed = if matches!(outcome, Outcome::Failed(_) | Outcome::Retry { .. }) {
         tracing::Level::WARN
     } else {
@@ -554,32 +555,20 @@ fn log_outcome(taken: &fetch::Taken, outcome: &Outcome, took: chrono::TimeDelta)
     if level_needed > tracing::level_filters::LevelFilter::current() {
         return;
     }
-    let func = taken
-        .job
-        .call()
-        .map(|c| c.func_name)
-        .unwrap_or_else(|_| "<undecodable>".into());
+    let func = taken.job.func_name();
     let ms = took.num_microseconds().unwrap_or(0) as f64 / 1000.0;
+    let (queue, id) = (&taken.queue, &taken.job.id);
     match outcome {
-        Outcome::Failed(reason) => tracing::warn!(
-            "{}: {} {func} failed in {ms:.1} ms: {reason}",
-            taken.queue,
-            taken.job.id
-        ),
+        Outcome::Failed(reason) => tracing::warn!("{queue}: {id} {func} failed in {ms:.1} ms: {reason}"),
         Outcome::Retry {
             reason,
             interval,
             retries_left,
             ..
-        } => {
-            tracing::warn!("{}: {} {func} failed in {ms:.1} ms, retry in {interval} s ({retries_left} left): {reason}", taken.queue, taken.job.id)
-        }
-        other => tracing::info!(
-            "{}: {} {func} {} in {ms:.1} ms",
-            taken.queue,
-            taken.job.id,
-            other.label()
+        } => tracing::warn!(
+            "{queue}: {id} {func} failed in {ms:.1} ms, retry in {interval} s ({retries_left} left): {reason}"
         ),
+        other => tracing::info!("{queue}: {id} {func} {} in {ms:.1} ms", other.label()),
     }
 }
 

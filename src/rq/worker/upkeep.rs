@@ -1,9 +1,19 @@
 //! Work a worker does besides running jobs: heartbeats (so its jobs are not taken for
 //! abandoned), registry maintenance with abandoned-job recovery, and the scheduler.
 
-use crate::redis_conn::RedisConn;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use crate::rq::{scripts, serializer, timestamp};
+use super::{
+    in_flight::InFlight,
+    registration::{self, Identity},
+};
+use crate::{
+    redis_conn::RedisConn,
+    rq::{scripts, serializer, timestamp},
+};
 
 /// How often maintenance runs, in seconds (RQ: every 10 minutes; abandoned jobs are worth
 /// finding sooner).
@@ -102,4 +112,94 @@ pub async fn schedule(
         .invoke_async(conn)
         .await?;
     Ok((moved >= 0).then_some(moved))
+}
+
+/// What the upkeep loop needs to know about its worker.
+pub struct Upkeep {
+    /// The shared connection.
+    pub conn: RedisConn,
+    /// Who the worker is.
+    pub me: Identity,
+    /// The jobs whose heartbeats are kept.
+    pub in_flight: Arc<InFlight>,
+    /// Seconds the worker hash lives without a heartbeat.
+    pub registration_ttl: u64,
+    /// Seconds a running job's started-registry entry lives without a heartbeat.
+    pub heartbeat_ttl: u64,
+    /// Seconds between heartbeats (at most 10, at least 1).
+    pub heartbeat_every: Duration,
+    /// Also move due scheduled jobs onto their queues.
+    pub with_scheduler: bool,
+}
+
+impl Upkeep {
+    /// Heartbeats every few seconds, maintenance every minute, the scheduler every second;
+    /// runs until aborted.
+    pub async fn run(mut self) {
+        let mut last_heartbeat = Instant::now();
+        let mut last_maintenance = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if last_heartbeat.elapsed() >= self.heartbeat_every {
+                last_heartbeat = Instant::now();
+                self.beat().await;
+            }
+            if last_maintenance.elapsed() >= Duration::from_secs(MAINTENANCE_INTERVAL_SECS) {
+                last_maintenance = Instant::now();
+                maintain(&mut self.conn, &self.me, None).await;
+            }
+            if self.with_scheduler {
+                for queue in &self.me.queues {
+                    if let Err(error) = schedule(&mut self.conn, queue, &self.me.name, 60).await {
+                        tracing::debug!("scheduler pass on {queue} failed: {error}");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn beat(&mut self) {
+        let running = self.in_flight.members();
+        let key = self.me.key();
+        match heartbeat(
+            &mut self.conn,
+            &key,
+            self.registration_ttl,
+            self.heartbeat_ttl,
+            &running,
+        )
+        .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    "Worker {} not found in registry; re-registering.",
+                    self.me.name
+                );
+                if let Err(error) =
+                    registration::register(&mut self.conn, &self.me, self.registration_ttl).await
+                {
+                    tracing::warn!("re-registering failed: {error}");
+                }
+            }
+            Err(error) => tracing::warn!("heartbeat failed: {error}"),
+        }
+    }
+}
+
+/// One maintenance pass over the worker's queues; `reclaim` takes back a crashed run's jobs.
+pub async fn maintain(conn: &mut RedisConn, me: &Identity, reclaim: Option<&str>) {
+    for queue in &me.queues {
+        match clean(conn, queue, &me.name, reclaim).await {
+            Ok(cleaned) if cleaned.requeued + cleaned.failed > 0 => tracing::warn!(
+                "{queue}: {} abandoned job(s) put back on the queue, {} failed as abandoned too often{}",
+                cleaned.requeued,
+                cleaned.failed,
+                if reclaim.is_some() { " (left by a crashed worker with this name)" } else { "" }
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!("maintenance of {queue} failed: {error}"),
+        }
+    }
 }

@@ -6,15 +6,15 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
-use super::{event::merged_data, matching_rules, Event, JOB_TIMEOUT_SECS, SEND_WEBHOOK};
 use crate::{
-    config::Settings,
-    error::CommandError,
     rq::{
         job::{NewJob, Retry},
         queue,
     },
-    Context,
+    webhooks::{
+        event::{matching_rules, merged_data, Event},
+        EventRuleConfig, JOB_TIMEOUT_SECS, SEND_WEBHOOK,
+    },
 };
 
 /// One job an event produced: which rule, which webhook, which queue.
@@ -30,11 +30,15 @@ pub struct EnqueuedJob {
     pub queue: String,
 }
 
-/// The jobs an event produces under `settings`, in rule order. The kwargs carry names, never
+/// The jobs an event produces under `rules`, in rule order. The kwargs carry names, never
 /// secrets: the worker looks the webhook up in its own settings when it sends.
-pub fn jobs_for_event(settings: &Settings, event: &Event, now: &str) -> Vec<(NewJob, EnqueuedJob)> {
+pub fn jobs_for_event(
+    rules: &[EventRuleConfig],
+    event: &Event,
+    now: &str,
+) -> Vec<(NewJob, EnqueuedJob)> {
     let timestamp = event.timestamp.clone().unwrap_or_else(|| now.to_string());
-    matching_rules(&settings.event_rules, event)
+    matching_rules(rules, event)
         .map(|rule| {
             let mut kwargs = Map::new();
             kwargs.insert("webhook".into(), Value::from(rule.webhook.clone()));
@@ -93,10 +97,10 @@ pub fn now_iso() -> String {
 /// enqueued whole or not at all. Returns the jobs of each event, in order.
 pub async fn enqueue_events<C: redis::aio::ConnectionLike>(
     conn: &mut C,
-    settings: &Settings,
+    rules: &[EventRuleConfig],
     events: &[Event],
 ) -> redis::RedisResult<Vec<Vec<EnqueuedJob>>> {
-    let (pipe, per_event) = batch_pipeline(settings, events);
+    let (pipe, per_event) = batch_pipeline(rules, events);
     if let Some(pipe) = pipe {
         pipe.query_async::<()>(conn).await?;
     }
@@ -115,7 +119,7 @@ const BULK_AHEAD: usize = 2;
 /// count of events done. Returns the jobs of each event, in order.
 pub async fn enqueue_bulk<C: redis::aio::ConnectionLike>(
     conn: &mut C,
-    settings: Arc<Settings>,
+    rules: Arc<[EventRuleConfig]>,
     events: Vec<Event>,
 ) -> Result<Vec<Vec<EnqueuedJob>>, BulkError> {
     let total = events.len();
@@ -126,9 +130,9 @@ pub async fn enqueue_bulk<C: redis::aio::ConnectionLike>(
     });
     let mut built = futures::stream::iter(batches)
         .map(|batch| {
-            let settings = settings.clone();
+            let rules = rules.clone();
             // The batch is moved in, so its events are also freed there, off the runtime.
-            tokio::task::spawn_blocking(move || batch_pipeline(&settings, &batch))
+            tokio::task::spawn_blocking(move || batch_pipeline(&rules, &batch))
         })
         .buffered(BULK_AHEAD + 1);
     let mut out = Vec::with_capacity(total);
@@ -160,14 +164,14 @@ pub struct BulkError {
 /// The transaction for one batch of events (`None` when no rule matched any), and the jobs of
 /// each event.
 fn batch_pipeline(
-    settings: &Settings,
+    rules: &[EventRuleConfig],
     events: &[Event],
 ) -> (Option<redis::Pipeline>, Vec<Vec<EnqueuedJob>>) {
     let now = now_iso();
     let mut jobs = Vec::new();
     let mut per_event = Vec::with_capacity(events.len());
     for event in events {
-        let produced = jobs_for_event(settings, event, &now);
+        let produced = jobs_for_event(rules, event, &now);
         per_event.push(
             produced
                 .iter()
@@ -178,13 +182,4 @@ fn batch_pipeline(
     }
     let pipe = (!jobs.is_empty()).then(|| queue::enqueue_pipeline(&jobs));
     (pipe, per_event)
-}
-
-/// Enqueues the jobs of one event: the library API behind `manage enqueue_event`.
-pub async fn enqueue_event(ctx: &Context, event: &Event) -> Result<Vec<EnqueuedJob>, CommandError> {
-    let mut conn = ctx.redis().await?;
-    let mut jobs = enqueue_events(&mut conn, ctx.settings(), std::slice::from_ref(event))
-        .await
-        .map_err(|e| ctx.unreachable(e))?;
-    Ok(jobs.pop().unwrap_or_default())
 }

@@ -1,19 +1,21 @@
-//! Delivery: the job function `extras.webhooks.send_webhook`. It looks the webhook up by name in
-//! the worker's settings, renders and signs the request, sends it, and turns the answer into the
-//! job's outcome: 2XX finishes it, anything else fails it with a readable reason.
+//! Delivery: [`Deliveries`] is the job function `extras.webhooks.send_webhook`. It looks the
+//! webhook up by name among those it was built with, renders and signs the request, sends it,
+//! and turns the answer into the job's outcome: 2XX finishes it, anything else fails it with a
+//! readable reason.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::{
-    render::RenderedRequest, CompiledWebhook, Signer, WebhookConfig, WebhookContext, SEND_WEBHOOK,
-};
 use crate::{
-    config::Settings,
     destinations::Policy,
-    http::{build_client, TlsOptions},
-    rq::functions::{FunctionState, JobCall, JobFailure, JobOutcome},
+    http::{build_client, credentials_removed, without_credentials, HttpSettings, TlsOptions},
+    rq::functions::{JobCall, JobFailure, JobFunction, JobOutcome},
+    webhooks::{
+        render::RenderedRequest, CompiledWebhook, Signer, WebhookConfig, WebhookContext,
+        SEND_WEBHOOK,
+    },
 };
 
 /// How much of a failed answer's body goes into the failure reason.
@@ -27,52 +29,77 @@ struct Ready {
     client: reqwest::Client,
 }
 
-/// Every configured webhook by name, built once when a worker starts.
-pub struct Webhooks {
+/// Every configured webhook by name, built once when a worker starts: the job function that
+/// sends them. Cloning shares them.
+#[derive(Clone)]
+pub struct Deliveries {
+    inner: Arc<Webhooks>,
+}
+
+struct Webhooks {
     ready: HashMap<String, Ready>,
     /// `[http] block_private` and `allow`, checked here for literal-IP URLs (the clients'
     /// resolver checks host names).
     destinations: Policy,
 }
 
-/// Builds the worker's webhooks from its settings: one HTTP client per distinct TLS and redirect
-/// policy, shared by the webhooks that have it, so connections are reused across deliveries.
-pub fn prepare(settings: &Settings) -> Result<FunctionState, String> {
-    let mut clients: HashMap<TlsOptions, reqwest::Client> = HashMap::new();
-    let mut ready = HashMap::new();
-    for config in &settings.webhooks {
-        let tls = TlsOptions {
-            insecure: !config.ssl_verification,
-            ca_file: Some(config.ca_file_path.clone()).filter(|p| !p.is_empty()),
-            follow_redirects: config.follow_redirects,
-        };
-        let client = match clients.get(&tls) {
-            Some(client) => client.clone(),
-            None => {
-                let client = build_client(&settings.http, &tls)
-                    .map_err(|e| format!("webhook {}: {}", config.name, e.message()))?;
-                clients.insert(tls, client.clone());
-                client
-            }
-        };
-        let templates = CompiledWebhook::new(config).map_err(|e| e.to_string())?;
-        let signer = Signer::new(config).map_err(|e| format!("webhook {}: {e}", config.name))?;
-        ready.insert(
-            config.name.clone(),
-            Ready {
-                config: config.clone(),
-                templates,
-                signer,
-                client,
-            },
-        );
+impl JobFunction for Deliveries {
+    fn call(&self, call: JobCall) -> BoxFuture<'static, JobOutcome> {
+        Box::pin(send_webhook(self.inner.clone(), call))
     }
-    let destinations =
-        Policy::from_settings(&settings.http).map_err(|e| format!("key 'http.allow': {e}"))?;
-    Ok(Arc::new(Webhooks {
-        ready,
-        destinations,
-    }))
+}
+
+impl Deliveries {
+    /// Builds the webhooks: templates compiled, keys decoded, and one HTTP client per distinct
+    /// TLS and redirect policy, shared by the webhooks that have it, so connections are reused
+    /// across deliveries.
+    pub fn new(webhooks: &[WebhookConfig], http: &HttpSettings) -> Result<Self, String> {
+        Ok(Self {
+            inner: Arc::new(Webhooks::new(webhooks, http)?),
+        })
+    }
+}
+
+impl Webhooks {
+    fn new(webhooks: &[WebhookConfig], http: &HttpSettings) -> Result<Self, String> {
+        let mut clients: HashMap<TlsOptions, reqwest::Client> = HashMap::new();
+        let mut ready = HashMap::new();
+        for config in webhooks {
+            let tls = TlsOptions {
+                insecure: !config.ssl_verification,
+                ca_file: Some(config.ca_file_path.clone()).filter(|p| !p.is_empty()),
+                follow_redirects: config.follow_redirects,
+            };
+            let client = match clients.get(&tls) {
+                Some(client) => client.clone(),
+                None => {
+                    let client = build_client(http, &tls)
+                        .map_err(|e| format!("webhook {}: {e}", config.name))?;
+                    clients.insert(tls, client.clone());
+                    client
+                }
+            };
+            let templates = CompiledWebhook::new(config).map_err(|e| e.to_string())?;
+            let signer =
+                Signer::new(config).map_err(|e| format!("webhook {}: {e}", config.name))?;
+            ready.insert(
+                config.name.clone(),
+                Ready {
+                    config: config.clone(),
+                    templates,
+                    signer,
+                    client,
+                },
+            );
+        }
+        let destinations = http
+            .policy()
+            .map_err(|e| format!("key 'http.allow': {e}"))?;
+        Ok(Webhooks {
+            ready,
+            destinations,
+        })
+    }
 }
 
 fn text_kwarg(call: &JobCall, name: &str) -> Option<String> {
@@ -106,13 +133,7 @@ fn context(call: &mut JobCall) -> Result<WebhookContext, JobFailure> {
 }
 
 /// Sends one webhook job.
-async fn send_webhook(mut call: JobCall) -> JobOutcome {
-    let webhooks = call
-        .env
-        .state
-        .get(SEND_WEBHOOK)
-        .and_then(|s| s.clone().downcast::<Webhooks>().ok())
-        .ok_or_else(|| JobFailure::new("webhooks are not prepared in this worker"))?;
+async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome {
     let name = text_kwarg(&call, "webhook").ok_or_else(|| {
         JobFailure::new(format!(
             "{SEND_WEBHOOK} needs the keyword argument 'webhook'"
@@ -269,28 +290,6 @@ impl WithoutUrlText for reqwest::Error {
         copy_text
     }
 }
-
-/// A URL with any user name and password removed, safe for logs and failure reasons.
-pub fn without_credentials(url: &str) -> String {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|parsed| credentials_removed(&parsed))
-        .unwrap_or_else(|| url.to_string())
-}
-
-/// The URL without its user name and password, or `None` when it has neither (then the
-/// original text is already safe to show).
-fn credentials_removed(url: &url::Url) -> Option<String> {
-    if url.username().is_empty() && url.password().is_none() {
-        return None;
-    }
-    let mut safe = url.clone();
-    let _ = safe.set_username("");
-    let _ = safe.set_password(None);
-    Some(safe.to_string())
-}
-
-crate::job_function!(name: "extras.webhooks.send_webhook", run: send_webhook, prepare: prepare);
 
 #[cfg(test)]
 mod tests {

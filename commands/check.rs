@@ -52,17 +52,7 @@ async fn ping(ctx: &Context) -> Result<String, CommandError> {
     let timeout = std::time::Duration::from_secs_f64(ctx.settings().redis.connect_timeout);
     let attempt = async {
         let mut conn = ctx.redis().await?;
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| ctx.unreachable(e))?;
-        Ok(info
-            .lines()
-            .find_map(|l| l.strip_prefix("redis_version:"))
-            .unwrap_or("unknown")
-            .trim()
-            .to_string())
+        conn.server_version().await.map_err(|e| ctx.unreachable(e))
     };
     tokio::time::timeout(timeout + std::time::Duration::from_secs(1), attempt)
         .await

@@ -15,3 +15,15 @@ mod rqstats;
 mod rqsuspend;
 mod rqworker;
 mod webhook_receiver;
+
+use crate::{tasks::TaskError, CommandError, Context};
+
+/// A background-task error as the command line reports it: Redis outages name the
+/// (password-free) URL, bad input is a usage error (exit 2), everything else exit 1.
+fn task_error(ctx: &Context, error: TaskError) -> CommandError {
+    match error {
+        TaskError::Redis(e) => ctx.unreachable(e),
+        TaskError::Invalid(text) => CommandError::new(text).with_code(2),
+        other => CommandError::new(other),
+    }
+}

@@ -36,7 +36,7 @@ crate::command! {
 }
 
 async fn rqjob(ctx: Context, args: RqJobArgs) -> CommandResult {
-    crate::tasks::check_job_id(&args.job_id).map_err(|e| e.into_command_error(&ctx))?;
+    crate::tasks::check_job_id(&args.job_id).map_err(|e| super::task_error(&ctx, e))?;
     let mut conn = ctx.redis().await?;
     let id = args.job_id.as_str();
     let action = if args.requeue {
@@ -51,7 +51,7 @@ async fn rqjob(ctx: Context, args: RqJobArgs) -> CommandResult {
         None
     };
     if let Some((name, outcome)) = action {
-        let done = outcome.map_err(|e| e.into_command_error(&ctx))?;
+        let done = outcome.map_err(|e| super::task_error(&ctx, e))?;
         if args.json {
             ctx.out().line(serde_json::json!({
                 "job_id": id,
@@ -67,7 +67,7 @@ async fn rqjob(ctx: Context, args: RqJobArgs) -> CommandResult {
     }
     let job = detail::job(&mut conn, ctx.settings(), id)
         .await
-        .map_err(|e| e.into_command_error(&ctx))?;
+        .map_err(|e| super::task_error(&ctx, e))?;
     if args.json {
         ctx.out()
             .line(serde_json::to_string(&job).expect("job detail serializes"));

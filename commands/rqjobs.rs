@@ -36,7 +36,7 @@ crate::command! {
 async fn rqjobs(ctx: Context, args: RqJobsArgs) -> CommandResult {
     let mut conn = ctx.redis().await?;
     for name in &args.queues {
-        tasks::check_queue(name).map_err(|e| e.into_command_error(&ctx))?;
+        tasks::check_queue(name).map_err(|e| super::task_error(&ctx, e))?;
     }
     let queues = if args.queues.is_empty() {
         queue::all_names(&mut conn)
@@ -57,7 +57,7 @@ async fn rqjobs(ctx: Context, args: RqJobsArgs) -> CommandResult {
             let room = args.limit.saturating_sub(listed.len() as u64);
             let page = jobs::list(&mut conn, queue, *status, 0, room.max(1))
                 .await
-                .map_err(|e| e.into_command_error(&ctx))?;
+                .map_err(|e| super::task_error(&ctx, e))?;
             total += page.total;
             listed.extend(page.jobs.into_iter().take(room as usize));
         }

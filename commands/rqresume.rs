@@ -1,6 +1,6 @@
 //! `manage rqresume`: lets suspended workers take jobs again.
 
-use crate::{rq::keys, CommandResult, Context};
+use crate::{rq::suspension, CommandResult, Context};
 
 /// Options of `manage rqresume`.
 #[derive(clap::Args, Debug)]
@@ -13,9 +13,7 @@ crate::command! {
 
 async fn rqresume(ctx: Context, _args: RqResumeArgs) -> CommandResult {
     let mut conn = ctx.redis().await?;
-    redis::cmd("DEL")
-        .arg(keys::SUSPENDED)
-        .query_async::<()>(&mut conn)
+    suspension::resume(&mut conn)
         .await
         .map_err(|e| ctx.unreachable(e))?;
     ctx.out().line("Resuming workers.");

@@ -66,7 +66,7 @@ async fn render(ctx: &Context, args: &RqStatsArgs) -> Result<String, CommandErro
     let mut conn = ctx.redis().await?;
     let overview = stats::overview(&mut conn)
         .await
-        .map_err(|e| e.into_command_error(ctx))?;
+        .map_err(|e| super::task_error(ctx, e))?;
     let now = chrono::Utc::now();
     Ok(if args.json {
         format!(

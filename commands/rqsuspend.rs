@@ -1,6 +1,6 @@
 //! `manage rqsuspend`: stops job taking on every worker, RQ-wide, until `rqresume`.
 
-use crate::{rq::keys, CommandResult, Context};
+use crate::{rq::suspension, CommandResult, Context};
 
 /// Options of `manage rqsuspend`.
 #[derive(clap::Args, Debug)]
@@ -17,13 +17,7 @@ crate::command! {
 
 async fn rqsuspend(ctx: Context, args: RqSuspendArgs) -> CommandResult {
     let mut conn = ctx.redis().await?;
-    let mut command = redis::cmd("SET");
-    command.arg(keys::SUSPENDED).arg(1);
-    if let Some(seconds) = args.duration {
-        command.arg("EX").arg(seconds);
-    }
-    command
-        .query_async::<()>(&mut conn)
+    suspension::suspend(&mut conn, args.duration)
         .await
         .map_err(|e| ctx.unreachable(e))?;
     match args.duration {

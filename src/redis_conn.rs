@@ -165,6 +165,17 @@ impl RedisConn {
         client_for(&self.target.url, self.target.timeout).await
     }
 
+    /// The server's `redis_version`, or `unknown` when `INFO` does not say.
+    pub async fn server_version(&mut self) -> RedisResult<String> {
+        let info: String = redis::cmd("INFO").arg("server").query_async(self).await?;
+        Ok(info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .unwrap_or("unknown")
+            .trim()
+            .to_string())
+    }
+
     fn current(&self) -> Current {
         self.current.read().expect("redis connection lock").clone()
     }

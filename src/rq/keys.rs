@@ -1,4 +1,7 @@
-//! Every Redis key RQ uses, built in one place so no other module spells one by hand.
+//! Every Redis key RQ uses, built in one place so no other module spells one by hand. The Lua
+//! scripts get theirs from [`lua_prelude`], which is made from the functions here.
+
+use std::fmt::Write;
 
 /// The set of all queue keys (`rq:queue:<name>` members, never bare names).
 pub const QUEUES: &str = "rq:queues";
@@ -46,6 +49,17 @@ pub fn dependents(id: &str) -> String {
 /// `rq:job::<id>:dependencies`: the ids a job waits on. The double colon is RQ's own spelling.
 pub fn dependencies(id: &str) -> String {
     format!("rq:job::{id}:dependencies")
+}
+
+/// `rq:execution:<id>:<execution>`: RQ 2.x's per-execution hash (we do not write it; we
+/// delete what Python workers left).
+pub fn execution(id: &str, execution: &str) -> String {
+    format!("rq:execution:{id}:{execution}")
+}
+
+/// `rq:executions:<id>`: RQ 2.x's set of a job's executions.
+pub fn executions(id: &str) -> String {
+    format!("rq:executions:{id}")
 }
 
 /// The registries a queue has, each a sorted set.
@@ -141,6 +155,79 @@ pub fn scheduler(name: &str) -> String {
     format!("rq:scheduler:{name}")
 }
 
+/// Lua that defines a local table `K` with every key name as a constant or a function, e.g.
+/// `K.queue(q)`, `K.job(id)`, `K.failed(q)`, `K.execution(id, exec)`. It is put in front of
+/// every script, so the scripts name keys only through it and this module stays their one
+/// owner. Each function is made by calling the Rust one with placeholders and cutting its
+/// result where they landed.
+pub fn lua_prelude() -> String {
+    let mut lua = String::from("local K = {}\n");
+    for (name, value) in [
+        ("queues", QUEUES),
+        ("workers", WORKERS),
+        ("suspended", SUSPENDED),
+    ] {
+        writeln!(lua, "K.{name} = {}", lua_string(value)).expect("writing to a String");
+    }
+    let one: [(&str, fn(&str) -> String); 13] = [
+        ("queue", queue),
+        ("intermediate", intermediate),
+        ("job", job),
+        ("results", results),
+        ("dependents", dependents),
+        ("dependencies", dependencies),
+        ("executions", executions),
+        ("worker", worker),
+        ("queue_workers", queue_workers),
+        ("pubsub", pubsub),
+        ("clean_registries_lock", clean_registries_lock),
+        ("scheduler_lock", scheduler_lock),
+        ("scheduler", scheduler),
+    ];
+    for (name, build) in one {
+        lua_function(&mut lua, name, &["a"], &build("\u{1}"));
+    }
+    for registry in Registry::ALL {
+        lua_function(&mut lua, registry.status(), &["a"], &registry.key("\u{1}"));
+    }
+    lua_function(&mut lua, "execution", &["a", "b"], &execution("\u{1}", "\u{2}"));
+    lua
+}
+
+/// `function K.<name>(a, b) return '<prefix>' .. a .. '<middle>' .. b end`, from a key built
+/// with the placeholders `\u{1}`, `\u{2}` where the arguments go.
+fn lua_function(lua: &mut String, name: &str, args: &[&str], template: &str) {
+    let mut parts = Vec::new();
+    let mut rest = template;
+    for (index, arg) in args.iter().enumerate() {
+        let placeholder = char::from(index as u8 + 1);
+        let (before, after) = rest
+            .split_once(placeholder)
+            .expect("every argument appears in the key");
+        if !before.is_empty() {
+            parts.push(lua_string(before));
+        }
+        parts.push(arg.to_string());
+        rest = after;
+    }
+    if !rest.is_empty() {
+        parts.push(lua_string(rest));
+    }
+    writeln!(
+        lua,
+        "function K.{name}({}) return {} end",
+        args.join(", "),
+        parts.join(" .. ")
+    )
+    .expect("writing to a String");
+}
+
+/// A Lua string literal; key names hold no quote or backslash.
+fn lua_string(text: &str) -> String {
+    debug_assert!(!text.contains(['\'', '\\']));
+    format!("'{text}'")
+}
+
 /// Whether a job id is one RQ accepts (`[A-Za-z0-9_-]+`), so ids with `:` or spaces never reach a key.
 pub fn valid_job_id(id: &str) -> bool {
     !id.is_empty()
@@ -175,6 +262,40 @@ mod tests {
         assert_eq!(queue_name("rq:queue:high"), Some("high"));
         assert_eq!(queue_name("high"), None);
         assert_eq!(queue_name("rq:queue:high:intermediate"), None);
+    }
+
+    #[test]
+    fn the_lua_prelude_builds_the_same_names() {
+        let prelude = lua_prelude();
+        assert!(prelude.contains("K.queues = 'rq:queues'"), "{prelude}");
+        assert!(prelude.contains("function K.queue(a) return 'rq:queue:' .. a end"));
+        assert!(prelude.contains("function K.started(a) return 'rq:wip:' .. a end"));
+        assert!(
+            prelude.contains("function K.dependencies(a) return 'rq:job::' .. a .. ':dependencies' end"),
+            "{prelude}"
+        );
+        assert!(prelude.contains(
+            "function K.execution(a, b) return 'rq:execution:' .. a .. ':' .. b end"
+        ));
+    }
+
+    #[test]
+    fn no_script_spells_a_key() {
+        let scripts = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/rq/lua"))
+            .expect("the scripts folder");
+        for entry in scripts {
+            let path = entry.expect("a script").path();
+            let text = std::fs::read_to_string(&path).expect("a readable script");
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("--").next().unwrap_or_default();
+                assert!(
+                    !code.contains("'rq:") && !code.contains("\"rq:"),
+                    "{}:{}: spells a key; use the K table of keys::lua_prelude: {line}",
+                    path.display(),
+                    number + 1
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`job`]: the job hash: writing new jobs, reading any job tolerantly.
 //! - [`queue`]: enqueueing, one job or a batch in one round trip.
 //! - [`registry`]: the started/finished/failed/… registries, counts and requeueing.
+//! - [`suspension`]: `rq:suspended`, which holds every worker.
 //! - [`functions`]: job functions registered by name (`manage.echo`, `extras.webhooks.send_webhook`, …).
 //! - [`scripts`]: the Lua scripts that make each state change one atomic round trip.
 //! - [`worker`]: `manage rqworker`'s engine.
@@ -17,6 +18,7 @@ pub mod queue;
 pub mod registry;
 pub mod scripts;
 pub mod serializer;
+pub mod suspension;
 pub mod timestamp;
 pub mod worker;
 

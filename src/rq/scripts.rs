@@ -1,30 +1,38 @@
 //! The Lua scripts that make each state change of a job one atomic round trip. Each script's
 //! header comment documents its arguments; `redis::Script` loads it once and calls it by SHA.
+//! Key names come from [`keys::lua_prelude`]: a script writes `K.queue(q)`, never `'rq:queue:'`.
 
 use std::sync::LazyLock;
 
 use redis::Script;
 
+use super::keys;
+
+/// A script with the key names of [`keys::lua_prelude`] in front of it.
+fn script(body: &str) -> Script {
+    Script::new(&format!("{}{body}", keys::lua_prelude()))
+}
+
 /// Queue → started registry, for a batch of jobs, in priority order.
 pub static DEQUEUE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/dequeue.lua")));
+    LazyLock::new(|| script(include_str!("lua/dequeue.lua")));
 /// A batch of outcomes: finished, failed, stopped, retried, requeued.
 pub static COMPLETE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/complete.lua")));
+    LazyLock::new(|| script(include_str!("lua/complete.lua")));
 /// Worker TTL and started-registry scores.
 pub static HEARTBEAT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/heartbeat.lua")));
+    LazyLock::new(|| script(include_str!("lua/heartbeat.lua")));
 /// Failed registry → queue.
 pub static REQUEUE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/requeue.lua")));
+    LazyLock::new(|| script(include_str!("lua/requeue.lua")));
 /// Registry maintenance and abandoned jobs.
 pub static CLEANUP: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/cleanup.lua")));
+    LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
 /// Scheduled registry → queue.
 pub static SCHEDULE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/schedule.lua")));
+    LazyLock::new(|| script(include_str!("lua/schedule.lua")));
 /// A job, everywhere it is kept (NetBox's delete).
-pub static DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/delete.lua")));
+pub static DELETE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
 /// An ended job back onto its queue (NetBox's enqueue, to re-send a webhook).
 pub static ENQUEUE_AGAIN: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/enqueue_again.lua")));
+    LazyLock::new(|| script(include_str!("lua/enqueue_again.lua")));

@@ -6,9 +6,9 @@
 use redis::aio::ConnectionLike;
 use serde::Serialize;
 
-use super::{check_job_id, check_queue, TaskError, TaskResult};
+use super::{check_job_id, check_queue, requeue, TaskError, TaskResult};
 use crate::rq::{
-    keys::{self, Registry},
+    keys,
     registry::{self, Requeued},
     scripts, timestamp,
 };
@@ -23,9 +23,6 @@ pub struct Done {
     /// The job's status before the action.
     pub status_before: String,
 }
-
-/// Jobs moved per script call when requeueing a whole queue.
-const BATCH: isize = 1000;
 
 /// Bytes from Redis as text, whatever a producer stored.
 fn lossy(bytes: Option<Vec<u8>>) -> Option<String> {
@@ -86,24 +83,8 @@ pub async fn requeue<C: ConnectionLike>(conn: &mut C, id: &str) -> TaskResult<Do
 /// has passed are dropped first, as `rq requeue --all` does. Returns how many were requeued.
 pub async fn requeue_all_failed<C: ConnectionLike>(conn: &mut C, queue: &str) -> TaskResult<Done> {
     check_queue(queue)?;
-    let key = Registry::Failed.key(queue);
-    redis::cmd("ZREMRANGEBYSCORE")
-        .arg(&key)
-        .arg(0)
-        .arg(chrono::Utc::now().timestamp())
-        .query_async::<()>(conn)
-        .await?;
-    let mut moved = 0u64;
-    loop {
-        let ids = registry::job_ids(conn, Registry::Failed, queue, 0, BATCH).await?;
-        if ids.is_empty() {
-            break;
-        }
-        let pairs: Vec<(String, String)> =
-            ids.into_iter().map(|id| (queue.to_string(), id)).collect();
-        let results = registry::requeue_failed(conn, &pairs).await?;
-        moved += results.iter().filter(|r| **r == Requeued::Yes).count() as u64;
-    }
+    requeue::drop_expired(conn, queue).await?;
+    let moved = requeue::requeue_queue(conn, queue, &mut |_| {}).await?;
     let noun = if moved == 1 { "job" } else { "jobs" };
     Ok(Done {
         message: format!("Requeued {moved} {noun}"),

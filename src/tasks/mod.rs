@@ -8,6 +8,7 @@
 //! - [`jobs`]: a page of one queue's jobs in one status, fetched in one round trip.
 //! - [`detail`]: one job, decoded: call, timestamps, worker, result or failure, webhook.
 //! - [`actions`]: requeue, requeue all failed, delete, stop, enqueue again.
+//! - [`requeue`]: failed jobs back on their queues, all or by id, in atomic batches.
 //! - [`webhook`]: what a webhook job says about its webhook.
 //! - [`decode`]: tolerant readers shared by the views (hashes, results, times, secrets).
 //! - [`text`]: the plain-text tables of the commands.
@@ -17,6 +18,7 @@ pub mod actions;
 pub mod decode;
 pub mod detail;
 pub mod jobs;
+pub mod requeue;
 pub mod stats;
 pub mod text;
 pub mod web;
@@ -38,18 +40,6 @@ pub enum TaskError {
     /// The request itself is wrong (an id or queue name RQ would not accept).
     #[error("{0}")]
     Invalid(String),
-}
-
-impl TaskError {
-    /// The command-line form: Redis outages name the (password-free) URL, bad input is a usage
-    /// error (exit 2), everything else exit 1.
-    pub fn into_command_error(self, ctx: &crate::Context) -> crate::CommandError {
-        match self {
-            Self::Redis(e) => ctx.unreachable(e),
-            Self::Invalid(text) => crate::CommandError::new(text).with_code(2),
-            other => crate::CommandError::new(other),
-        }
-    }
 }
 
 /// What task functions return.

@@ -7,13 +7,13 @@
 -- Returns {requeued, failed} or {-1} when another process holds the lock.
 local q, now, epoch, reason, max_abandoned = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local reclaim = ARGV[7]
-local lock = 'rq:clean_registries:' .. q
+local lock = K.clean_registries_lock(q)
 if reclaim == '' and not redis.call('SET', lock, ARGV[6], 'NX', 'EX', 899) then
   return {-1}
 end
-redis.call('ZREMRANGEBYSCORE', 'rq:finished:' .. q, 0, epoch)
-redis.call('ZREMRANGEBYSCORE', 'rq:failed:' .. q, 0, epoch)
-local wip = 'rq:wip:' .. q
+redis.call('ZREMRANGEBYSCORE', K.finished(q), 0, epoch)
+redis.call('ZREMRANGEBYSCORE', K.failed(q), 0, epoch)
+local wip = K.started(q)
 local members
 if reclaim == '' then
   members = redis.call('ZRANGEBYSCORE', wip, 0, epoch)
@@ -23,7 +23,7 @@ end
 local requeued, failed = 0, 0
 for _, member in ipairs(members) do
   local id = string.match(member, '^([^:]+)')
-  local jkey = 'rq:job:' .. id
+  local jkey = K.job(id)
   local owner = redis.call('HGET', jkey, 'worker_name')
   if reclaim == '' or owner == reclaim then
     redis.call('ZREM', wip, member)
@@ -31,20 +31,20 @@ for _, member in ipairs(members) do
       local times = redis.call('HINCRBY', jkey, 'abandoned_count', 1)
       if times <= max_abandoned then
         redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now, 'started_at', '', 'worker_name', '')
-        redis.call('LPUSH', 'rq:queue:' .. q, id)
-        redis.call('SADD', 'rq:queues', 'rq:queue:' .. q)
+        redis.call('LPUSH', K.queue(q), id)
+        redis.call('SADD', K.queues, K.queue(q))
         requeued = requeued + 1
       else
         redis.call('HSET', jkey, 'status', 'failed', 'ended_at', now)
         redis.call('EXPIRE', jkey, 31536000)
-        redis.call('ZADD', 'rq:failed:' .. q, epoch + 31536000, id)
-        redis.call('XADD', 'rq:results:' .. id, 'MAXLEN', '~', 10, '*', 'type', 2, 'worker_name', '', 'exc_string', reason)
+        redis.call('ZADD', K.failed(q), epoch + 31536000, id)
+        redis.call('XADD', K.results(id), 'MAXLEN', '~', 10, '*', 'type', 2, 'worker_name', '', 'exc_string', reason)
         failed = failed + 1
       end
     end
   end
 end
-for _, set in ipairs({'rq:workers:' .. q, 'rq:workers'}) do
+for _, set in ipairs({K.queue_workers(q), K.workers}) do
   for _, worker in ipairs(redis.call('SMEMBERS', set)) do
     if redis.call('EXISTS', worker) == 0 then redis.call('SREM', set, worker) end
   end

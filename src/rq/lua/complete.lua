@@ -14,9 +14,9 @@ while i + 9 <= #ARGV do
   local kind, id, q, exec = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local payload, ttl, started, ended, x1, x2 = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   i = i + 10
-  local jkey = 'rq:job:' .. id
-  local rkey = 'rq:results:' .. id
-  redis.call('ZREM', 'rq:wip:' .. q, id .. ':' .. exec)
+  local jkey = K.job(id)
+  local rkey = K.results(id)
+  redis.call('ZREM', K.started(q), id .. ':' .. exec)
   if redis.call('EXISTS', jkey) == 0 then
     -- deleted while it ran: nothing left to record
   elseif kind == 'ok' then
@@ -33,10 +33,10 @@ while i + 9 <= #ARGV do
           'execution_id', exec, 'execution_started_at', started, 'execution_ended_at', ended)
       end
       if result_ttl < 0 then
-        redis.call('ZADD', 'rq:finished:' .. q, '+inf', id)
+        redis.call('ZADD', K.finished(q), '+inf', id)
         redis.call('PERSIST', rkey)
       else
-        redis.call('ZADD', 'rq:finished:' .. q, epoch + result_ttl, id)
+        redis.call('ZADD', K.finished(q), epoch + result_ttl, id)
         redis.call('EXPIRE', rkey, result_ttl)
         redis.call('EXPIRE', jkey, result_ttl)
       end
@@ -49,11 +49,11 @@ while i + 9 <= #ARGV do
       'execution_id', exec, 'execution_started_at', started, 'execution_ended_at', ended)
     local failure_ttl = tonumber(ttl)
     if failure_ttl and failure_ttl < 0 then
-      redis.call('ZADD', 'rq:failed:' .. q, -1, id)
+      redis.call('ZADD', K.failed(q), -1, id)
       redis.call('PERSIST', jkey)
     else
       if failure_ttl then redis.call('EXPIRE', rkey, failure_ttl) else failure_ttl = 31536000 end
-      redis.call('ZADD', 'rq:failed:' .. q, epoch + failure_ttl, id)
+      redis.call('ZADD', K.failed(q), epoch + failure_ttl, id)
       redis.call('EXPIRE', jkey, failure_ttl)
     end
   elseif kind == 'retry' then
@@ -62,19 +62,19 @@ while i + 9 <= #ARGV do
     if interval <= 0 then
       redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now)
       if payload == '1' then
-        redis.call('LPUSH', 'rq:queue:' .. q, id)
+        redis.call('LPUSH', K.queue(q), id)
       else
-        redis.call('RPUSH', 'rq:queue:' .. q, id)
+        redis.call('RPUSH', K.queue(q), id)
       end
     else
       redis.call('HSET', jkey, 'status', 'scheduled')
-      redis.call('ZADD', 'rq:scheduled:' .. q, epoch + interval, id)
+      redis.call('ZADD', K.scheduled(q), epoch + interval, id)
     end
-    redis.call('SADD', 'rq:queues', 'rq:queue:' .. q)
+    redis.call('SADD', K.queues, K.queue(q))
   elseif kind == 'requeue' then
     redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now, 'started_at', '', 'worker_name', '')
-    redis.call('LPUSH', 'rq:queue:' .. q, id)
-    redis.call('SADD', 'rq:queues', 'rq:queue:' .. q)
+    redis.call('LPUSH', K.queue(q), id)
+    redis.call('SADD', K.queues, K.queue(q))
   end
 end
 if redis.call('EXISTS', worker_key) == 1 then

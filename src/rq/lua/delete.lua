@@ -4,19 +4,19 @@
 -- ARGV: job id (already checked against RQ's id rules, so it is safe in a MATCH pattern).
 -- Returns {status, origin} of the deleted job, or {} when there is no such job.
 local id = ARGV[1]
-local jkey = 'rq:job:' .. id
+local jkey = K.job(id)
 if redis.call('EXISTS', jkey) == 0 then
   return {}
 end
 local status = redis.call('HGET', jkey, 'status') or ''
 local origin = redis.call('HGET', jkey, 'origin') or ''
 if origin ~= '' then
-  redis.call('LREM', 'rq:queue:' .. origin, 0, id)
-  redis.call('LREM', 'rq:queue:' .. origin .. ':intermediate', 0, id)
-  for _, prefix in ipairs({'rq:finished:', 'rq:failed:', 'rq:scheduled:', 'rq:deferred:', 'rq:canceled:'}) do
-    redis.call('ZREM', prefix .. origin, id)
+  redis.call('LREM', K.queue(origin), 0, id)
+  redis.call('LREM', K.intermediate(origin), 0, id)
+  for _, registry in ipairs({K.finished, K.failed, K.scheduled, K.deferred, K.canceled}) do
+    redis.call('ZREM', registry(origin), id)
   end
-  local wip = 'rq:wip:' .. origin
+  local wip = K.started(origin)
   local members = {}
   local cursor = '0'
   repeat
@@ -26,9 +26,9 @@ if origin ~= '' then
   until cursor == '0'
   for _, member in ipairs(members) do redis.call('ZREM', wip, member) end
 end
-for _, exec in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
-  redis.call('DEL', 'rq:execution:' .. id .. ':' .. exec)
+for _, exec in ipairs(redis.call('ZRANGE', K.executions(id), 0, -1)) do
+  redis.call('DEL', K.execution(id, exec))
 end
-redis.call('DEL', jkey, 'rq:results:' .. id, 'rq:job:' .. id .. ':dependents',
-  'rq:job::' .. id .. ':dependencies', 'rq:executions:' .. id)
+redis.call('DEL', jkey, K.results(id), K.dependents(id),
+  K.dependencies(id), K.executions(id))
 return {status, origin}

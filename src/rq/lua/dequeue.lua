@@ -12,7 +12,7 @@
 -- commands per job.
 local worker_key, worker_name, now = ARGV[1], ARGV[2], ARGV[3]
 local epoch, hb_ttl, count, nq = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-if redis.call('EXISTS', 'rq:suspended') == 1 then
+if redis.call('EXISTS', K.suspended) == 1 then
   return {'suspended'}
 end
 local out = {'ok'}
@@ -25,11 +25,11 @@ end
 for qi = 1, nq do
   if taken >= count then break end
   local q = ARGV[7 + qi]
-  local qkey = 'rq:queue:' .. q
+  local qkey = K.queue(q)
   while taken < count do
     local id = redis.call('LPOP', qkey)
     if not id then break end
-    local jkey = 'rq:job:' .. id
+    local jkey = K.job(id)
     local values = redis.call('HMGET', jkey, unpack(wanted))
     local present = false
     for i = 1, #wanted do
@@ -42,7 +42,7 @@ for qi = 1, nq do
     if present or redis.call('EXISTS', jkey) == 1 then
       taken = taken + 1
       local exec = exec_prefix .. string.format('%08x', (exec_counter + taken) % 4294967296)
-      redis.call('ZADD', 'rq:wip:' .. q, epoch + hb_ttl, id .. ':' .. exec)
+      redis.call('ZADD', K.started(q), epoch + hb_ttl, id .. ':' .. exec)
       redis.call('HSET', jkey, 'status', 'started', 'started_at', now, 'last_heartbeat', now, 'worker_name', worker_name)
       redis.call('PERSIST', jkey)
       out[#out + 1] = {q, id, exec, values}

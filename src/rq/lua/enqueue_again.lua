@@ -6,7 +6,7 @@
 -- Returns {code, origin, status before}: code 1 when enqueued, 0 when the job has not ended,
 -- -1 when there is no such job, -2 when it has no origin queue.
 local id, now = ARGV[1], ARGV[2]
-local jkey = 'rq:job:' .. id
+local jkey = K.job(id)
 if redis.call('EXISTS', jkey) == 0 then
   return {-1, '', ''}
 end
@@ -18,11 +18,11 @@ end
 if origin == '' then
   return {-2, '', status}
 end
-for _, prefix in ipairs({'rq:finished:', 'rq:failed:', 'rq:canceled:'}) do
-  redis.call('ZREM', prefix .. origin, id)
+for _, registry in ipairs({K.finished, K.failed, K.canceled}) do
+  redis.call('ZREM', registry(origin), id)
 end
 redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now, 'started_at', '', 'ended_at', '', 'worker_name', '')
 if redis.call('HEXISTS', jkey, 'ttl') == 0 then redis.call('PERSIST', jkey) end
-redis.call('RPUSH', 'rq:queue:' .. origin, id)
-redis.call('SADD', 'rq:queues', 'rq:queue:' .. origin)
+redis.call('RPUSH', K.queue(origin), id)
+redis.call('SADD', K.queues, K.queue(origin))
 return {1, origin, status}

@@ -9,6 +9,6 @@ if alive == 1 then
   redis.call('EXPIRE', worker_key, ttl)
 end
 for i = 5, #ARGV, 2 do
-  redis.call('ZADD', 'rq:wip:' .. ARGV[i], 'XX', score, ARGV[i + 1])
+  redis.call('ZADD', K.started(ARGV[i]), 'XX', score, ARGV[i + 1])
 end
 return alive

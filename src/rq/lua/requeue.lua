@@ -6,10 +6,10 @@ local now = ARGV[1]
 local out = {}
 for i = 2, #ARGV, 2 do
   local q, id = ARGV[i], ARGV[i + 1]
-  if redis.call('ZREM', 'rq:failed:' .. q, id) == 0 then
+  if redis.call('ZREM', K.failed(q), id) == 0 then
     out[#out + 1] = 0
   else
-    local jkey = 'rq:job:' .. id
+    local jkey = K.job(id)
     if redis.call('EXISTS', jkey) == 0 then
       out[#out + 1] = -1
     else
@@ -17,8 +17,8 @@ for i = 2, #ARGV, 2 do
       if not origin or origin == '' then origin = q end
       redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now, 'started_at', '', 'ended_at', '', 'worker_name', '')
       if redis.call('HEXISTS', jkey, 'ttl') == 0 then redis.call('PERSIST', jkey) end
-      redis.call('RPUSH', 'rq:queue:' .. origin, id)
-      redis.call('SADD', 'rq:queues', 'rq:queue:' .. origin)
+      redis.call('RPUSH', K.queue(origin), id)
+      redis.call('SADD', K.queues, K.queue(origin))
       out[#out + 1] = 1
     end
   end

@@ -3,22 +3,22 @@
 -- ARGV: queue, scheduler name, now (RQ timestamp), epoch (int), lock ttl
 -- Returns the number moved, or -1 when another scheduler holds the lock.
 local q, name, now, epoch, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local lock = 'rq:scheduler-lock:' .. q
+local lock = K.scheduler_lock(q)
 local holder = redis.call('GET', lock)
 if holder and holder ~= name then return -1 end
 redis.call('SET', lock, name, 'EX', ttl)
-local due = redis.call('ZRANGEBYSCORE', 'rq:scheduled:' .. q, 0, epoch, 'LIMIT', 0, 1000)
+local due = redis.call('ZRANGEBYSCORE', K.scheduled(q), 0, epoch, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
-  redis.call('ZREM', 'rq:scheduled:' .. q, id)
-  local jkey = 'rq:job:' .. id
+  redis.call('ZREM', K.scheduled(q), id)
+  local jkey = K.job(id)
   if redis.call('EXISTS', jkey) == 1 then
     redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now)
     if redis.call('HGET', jkey, 'enqueue_at_front') == '1' then
-      redis.call('LPUSH', 'rq:queue:' .. q, id)
+      redis.call('LPUSH', K.queue(q), id)
     else
-      redis.call('RPUSH', 'rq:queue:' .. q, id)
+      redis.call('RPUSH', K.queue(q), id)
     end
   end
 end
-if #due > 0 then redis.call('SADD', 'rq:queues', 'rq:queue:' .. q) end
+if #due > 0 then redis.call('SADD', K.queues, K.queue(q)) end
 return #due

@@ -59,6 +59,11 @@ impl JobStatus {
         }
     }
 
+    /// Whether the job ended badly: failed (abandoned included) or stopped by a user.
+    pub fn ended_badly(self) -> bool {
+        matches!(self, Self::Failed | Self::Stopped)
+    }
+
     /// Parses a stored status; `None` for anything RQ 2.12 would reject.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)

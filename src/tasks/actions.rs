@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{check_job_id, check_queue, requeue, TaskError, TaskResult};
 use crate::rq::{
+    job::JobStatus,
     keys,
     registry::{self, Requeued},
     scripts, timestamp,
@@ -89,7 +90,7 @@ pub async fn requeue_all_failed<C: ConnectionLike>(conn: &mut C, queue: &str) ->
     Ok(Done {
         message: format!("Requeued {moved} {noun}"),
         queue: queue.to_string(),
-        status_before: "failed".into(),
+        status_before: JobStatus::Failed.to_string(),
     })
 }
 
@@ -120,7 +121,7 @@ pub async fn stop<C: ConnectionLike>(conn: &mut C, id: &str) -> TaskResult<Done>
     check_job_id(id)?;
     let [worker, status, origin] = fields(conn, id, ["worker_name", "status", "origin"]).await?;
     let status = status.unwrap_or_default();
-    if status != "started" {
+    if JobStatus::parse(&status) != Some(JobStatus::Started) {
         return Err(TaskError::Refused(format!(
             "Job {id} is not running (its status is {status:?}); only started jobs can be stopped"
         )));

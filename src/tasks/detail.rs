@@ -16,7 +16,7 @@ use super::{
 use crate::{
     config::Settings,
     rq::{
-        job::Job,
+        job::{Job, JobStatus},
         serializer::{self, Call},
     },
 };
@@ -130,7 +130,7 @@ pub fn describe(settings: &Settings, job: &Job, result: Option<LatestResult>) ->
     if let Some(error) = result.as_ref().and_then(|r| r.return_value_error.clone()) {
         problems.push(error);
     }
-    let ended_badly = matches!(job.text("status"), Some("failed" | "stopped"));
+    let ended_badly = job.status().is_ok_and(JobStatus::ended_badly);
     let failure = decode::failure_text(job, result.as_ref())
         .filter(|_| ended_badly || result.as_ref().is_some_and(|r| r.failure.is_some()));
     JobDetail {

@@ -11,7 +11,7 @@ use super::{
     TaskResult,
 };
 use crate::rq::{
-    job::Job,
+    job::{Job, JobStatus},
     keys::{self, Registry},
 };
 
@@ -272,7 +272,7 @@ fn summary(id: String, queue: &str, job: Option<Job>, result: Option<&LatestResu
             exists: false,
         };
     };
-    let failed = matches!(job.text("status"), Some("failed" | "stopped"));
+    let failed = job.status().is_ok_and(JobStatus::ended_badly);
     JobSummary {
         status: shown_status(&job),
         function: shown_function(&job),

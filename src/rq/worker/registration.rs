@@ -25,6 +25,48 @@ impl Identity {
     }
 }
 
+/// A worker's `state` field, as RQ writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerState {
+    /// Registered, not yet ready.
+    Started,
+    /// Waiting for jobs.
+    Idle,
+    /// Running jobs.
+    Busy,
+    /// Waiting while `rq:suspended` is set.
+    Suspended,
+    /// Exited.
+    Dead,
+}
+
+impl WorkerState {
+    /// Every state, for parsing.
+    pub const ALL: [WorkerState; 5] = [
+        Self::Started,
+        Self::Idle,
+        Self::Busy,
+        Self::Suspended,
+        Self::Dead,
+    ];
+
+    /// The string RQ stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Idle => "idle",
+            Self::Busy => "busy",
+            Self::Suspended => "suspended",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// Parses a stored state; `None` for one RQ does not write.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// What is already registered under our name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Previous {
@@ -102,7 +144,7 @@ pub async fn register(conn: &mut RedisConn, me: &Identity, ttl: u64) -> redis::R
                     "python_version",
                     concat!("rust (manage ", env!("CARGO_PKG_VERSION"), ")"),
                 ),
-                ("state", "started"),
+                ("state", WorkerState::Started.as_str()),
                 ("successful_job_count", "0"),
                 ("failed_job_count", "0"),
                 ("total_working_time", "0"),
@@ -117,11 +159,15 @@ pub async fn register(conn: &mut RedisConn, me: &Identity, ttl: u64) -> redis::R
 }
 
 /// Sets the worker's state field (`idle`, `busy`, `suspended`).
-pub async fn set_state(conn: &mut RedisConn, me: &Identity, state: &str) -> redis::RedisResult<()> {
+pub async fn set_state(
+    conn: &mut RedisConn,
+    me: &Identity,
+    state: WorkerState,
+) -> redis::RedisResult<()> {
     redis::cmd("HSET")
         .arg(me.key())
         .arg("state")
-        .arg(state)
+        .arg(state.as_str())
         .query_async(conn)
         .await
 }
@@ -136,7 +182,7 @@ pub async fn deregister(conn: &mut RedisConn, me: &Identity) -> redis::RedisResu
     }
     pipe.hset(&key, "death", timestamp::now())
         .hdel(&key, "current_job")
-        .hset(&key, "state", "dead")
+        .hset(&key, "state", WorkerState::Dead.as_str())
         .expire(&key, 60);
     pipe.query_async::<()>(conn).await
 }

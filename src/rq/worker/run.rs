@@ -18,7 +18,7 @@ use super::{
     execute::{self, Interrupt, Outcome},
     fetch::{self, Fetched, Taken},
     in_flight::InFlight,
-    registration::{self, Identity, Previous},
+    registration::{self, Identity, Previous, WorkerState},
     upkeep::{self, Upkeep},
     HEARTBEAT_GRACE_SECS,
 };
@@ -155,7 +155,7 @@ impl Worker {
         );
         let reclaim = (previous == Previous::Crashed).then_some(me.name.as_str());
         upkeep::maintain(&mut conn, &me, reclaim).await;
-        if let Err(error) = registration::set_state(&mut conn, &me, "idle").await {
+        if let Err(error) = registration::set_state(&mut conn, &me, WorkerState::Idle).await {
             tracing::warn!("cannot set the worker's state: {error}");
         }
         Ok(Self {
@@ -310,7 +310,7 @@ impl Worker {
         }
         if std::mem::take(&mut state.suspended_logged) {
             tracing::info!("Worker resumed");
-            self.set_state("idle").await;
+            self.set_state(WorkerState::Idle).await;
         }
     }
 
@@ -344,7 +344,7 @@ impl Worker {
         }
         if !state.suspended_logged {
             tracing::info!("Worker suspended (rq:suspended is set); waiting");
-            self.set_state("suspended").await;
+            self.set_state(WorkerState::Suspended).await;
             state.suspended_logged = true;
         }
         controls.wait(Duration::from_secs(1)).await
@@ -446,9 +446,9 @@ impl Worker {
         report
     }
 
-    async fn set_state(&mut self, state: &str) {
+    async fn set_state(&mut self, state: WorkerState) {
         if let Err(error) = registration::set_state(&mut self.conn, &self.me, state).await {
-            tracing::warn!("cannot set the worker's state to {state}: {error}");
+            tracing::warn!("cannot set the worker's state to {}: {error}", state.as_str());
         }
     }
 

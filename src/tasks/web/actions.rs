@@ -11,6 +11,7 @@ use axum::{
 };
 
 use super::{pages, AppState, Caller};
+use crate::rq::job::JobStatus;
 use crate::tasks::{
     actions::{self, Done},
     TaskError, TaskResult,
@@ -117,7 +118,7 @@ pub async fn job_action(
                 format!(
                     "/queues/{}/{}",
                     done.queue,
-                    pages::list_for(&done.status_before)
+                    pages::list_for(JobStatus::parse(&done.status_before))
                 )
             }
         },

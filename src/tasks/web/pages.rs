@@ -12,6 +12,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use super::{AppState, Caller};
+use crate::rq::job::JobStatus;
 use crate::tasks::{
     check_queue, detail,
     jobs::{self, ListStatus},
@@ -267,10 +268,11 @@ pub async fn jobs(
 }
 
 /// The list a job's status belongs to, for the link back from its page.
-pub fn list_for(status: &str) -> &'static str {
+pub fn list_for(status: Option<JobStatus>) -> &'static str {
     match status {
-        "stopped" => "failed",
-        other => ListStatus::parse(other)
+        Some(JobStatus::Stopped) => ListStatus::Failed.as_str(),
+        other => other
+            .and_then(|s| ListStatus::parse(s.as_str()))
             .unwrap_or(ListStatus::Queued)
             .as_str(),
     }
@@ -289,16 +291,16 @@ pub async fn job(
         Ok(job) => job,
         Err(error) => return task_error(&state, &caller, &uri, &query, error),
     };
-    let status = job.status.as_str();
+    let status = JobStatus::parse(&job.status);
     let title = format!("Job {}", job.id);
     state.templates().page(
         StatusCode::OK,
         "job.html",
         context! {
             list_status => list_for(status),
-            can_requeue => matches!(status, "failed" | "stopped"),
-            can_enqueue => matches!(status, "finished" | "canceled"),
-            can_stop => status == "started",
+            can_requeue => status.is_some_and(JobStatus::ended_badly),
+            can_enqueue => matches!(status, Some(JobStatus::Finished | JobStatus::Canceled)),
+            can_stop => status == Some(JobStatus::Started),
             job => Value::from_serialize(&job),
             ..chrome(&state, &caller, &uri, &query, &title, "queues"),
         },

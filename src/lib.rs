@@ -17,6 +17,8 @@
 //! Other crates add commands by depending on this one, registering with [`command!`], and
 //! calling [`main`] from their own `main.rs`.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod config;
 pub mod context;

@@ -95,14 +95,26 @@ pub(crate) fn execute(
         err.write_bytes(help::unknown_command(name).as_bytes());
         return finish(1);
     };
+    finish(dispatch(spec, sub_matches, &out, &err, install_logging))
+}
+
+/// Loads the settings (refusing bad ones unless the command checks them itself), builds the
+/// context and runs the command; returns the exit code.
+fn dispatch(
+    spec: &'static registry::CommandSpec,
+    sub_matches: &clap::ArgMatches,
+    out: &Output,
+    err: &Output,
+    install_logging: bool,
+) -> u8 {
     let globals = GlobalOptions::from_matches(sub_matches);
     if install_logging {
         crate::logging::install(&globals);
     }
-    let code = match Settings::load_unchecked(&globals.load_options()) {
-        Err(error) => report(&err, &globals, &CommandError::from(error)),
+    match Settings::load_unchecked(&globals.load_options()) {
+        Err(error) => report(err, &globals, &CommandError::from(error)),
         Ok(loaded) if spec.requires_system_checks && !loaded.problems.is_empty() => report(
-            &err,
+            err,
             &globals,
             &CommandError::from(crate::config::ConfigError {
                 problems: loaded.problems,
@@ -119,11 +131,10 @@ pub(crate) fn execute(
             );
             match run_handler(spec, ctx, sub_matches.clone()) {
                 Ok(()) => 0,
-                Err(error) => report(&err, &globals, &error),
+                Err(error) => report(err, &globals, &error),
             }
         }
-    };
-    finish(code)
+    }
 }
 
 /// Clap leaves the usage line out of some errors (a bad value, for one); every usage error

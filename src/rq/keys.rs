@@ -169,7 +169,7 @@ pub fn lua_prelude() -> String {
     ] {
         writeln!(lua, "K.{name} = {}", lua_string(value)).expect("writing to a String");
     }
-    let one: [(&str, fn(&str) -> String); 13] = [
+    let one: [(&str, KeyOf); 13] = [
         ("queue", queue),
         ("intermediate", intermediate),
         ("job", job),
@@ -190,9 +190,17 @@ pub fn lua_prelude() -> String {
     for registry in Registry::ALL {
         lua_function(&mut lua, registry.status(), &["a"], &registry.key("\u{1}"));
     }
-    lua_function(&mut lua, "execution", &["a", "b"], &execution("\u{1}", "\u{2}"));
+    lua_function(
+        &mut lua,
+        "execution",
+        &["a", "b"],
+        &execution("\u{1}", "\u{2}"),
+    );
     lua
 }
+
+/// A key built from one name or id.
+type KeyOf = fn(&str) -> String;
 
 /// `function K.<name>(a, b) return '<prefix>' .. a .. '<middle>' .. b end`, from a key built
 /// with the placeholders `\u{1}`, `\u{2}` where the arguments go.
@@ -271,12 +279,13 @@ mod tests {
         assert!(prelude.contains("function K.queue(a) return 'rq:queue:' .. a end"));
         assert!(prelude.contains("function K.started(a) return 'rq:wip:' .. a end"));
         assert!(
-            prelude.contains("function K.dependencies(a) return 'rq:job::' .. a .. ':dependencies' end"),
+            prelude.contains(
+                "function K.dependencies(a) return 'rq:job::' .. a .. ':dependencies' end"
+            ),
             "{prelude}"
         );
-        assert!(prelude.contains(
-            "function K.execution(a, b) return 'rq:execution:' .. a .. ':' .. b end"
-        ));
+        assert!(prelude
+            .contains("function K.execution(a, b) return 'rq:execution:' .. a .. ':' .. b end"));
     }
 
     #[test]

@@ -66,77 +66,9 @@ pub fn overview(overview: &Overview, now: DateTime<Utc>) -> String {
     if overview.suspended {
         out.push_str("Workers are suspended (manage rqresume to resume).\n\n");
     }
-    if overview.queues.is_empty() {
-        out.push_str("No queues.\n");
-    } else {
-        let rows: Vec<Vec<String>> = overview
-            .queues
-            .iter()
-            .map(|q| {
-                vec![
-                    q.name.clone(),
-                    q.queued.to_string(),
-                    q.started.to_string(),
-                    q.deferred.to_string(),
-                    q.finished.to_string(),
-                    q.failed.to_string(),
-                    q.scheduled.to_string(),
-                    if q.workers.is_empty() {
-                        "-".into()
-                    } else {
-                        q.workers.join(", ")
-                    },
-                ]
-            })
-            .collect();
-        out.push_str(&table(
-            &[
-                "QUEUE",
-                "QUEUED",
-                "STARTED",
-                "DEFERRED",
-                "FINISHED",
-                "FAILED",
-                "SCHEDULED",
-                "WORKERS",
-            ],
-            &rows,
-            &[1, 2, 3, 4, 5, 6],
-        ));
-    }
+    out.push_str(&queues_table(overview));
     out.push('\n');
-    if overview.workers.is_empty() {
-        out.push_str("No workers.\n");
-    } else {
-        let rows: Vec<Vec<String>> = overview
-            .workers
-            .iter()
-            .map(|w| {
-                vec![
-                    w.name.clone(),
-                    w.state.clone(),
-                    or_dash(w.current_job.as_deref()),
-                    w.successes.to_string(),
-                    w.failures.to_string(),
-                    time_and_age(w.last_heartbeat.as_deref(), now),
-                    w.queues.join(","),
-                ]
-            })
-            .collect();
-        out.push_str(&table(
-            &[
-                "WORKER",
-                "STATE",
-                "CURRENT JOB",
-                "SUCCESSES",
-                "FAILURES",
-                "LAST HEARTBEAT",
-                "QUEUES",
-            ],
-            &rows,
-            &[3, 4],
-        ));
-    }
+    out.push_str(&workers_table(overview, now));
     let (queues, workers) = (overview.queues.len(), overview.workers.len());
     out.push_str(&format!(
         "\n{queues} {}, {workers} {}\n",
@@ -144,6 +76,80 @@ pub fn overview(overview: &Overview, now: DateTime<Utc>) -> String {
         if workers == 1 { "worker" } else { "workers" }
     ));
     out
+}
+
+fn queues_table(overview: &Overview) -> String {
+    if overview.queues.is_empty() {
+        return "No queues.\n".into();
+    }
+    let rows: Vec<Vec<String>> = overview
+        .queues
+        .iter()
+        .map(|q| {
+            vec![
+                q.name.clone(),
+                q.queued.to_string(),
+                q.started.to_string(),
+                q.deferred.to_string(),
+                q.finished.to_string(),
+                q.failed.to_string(),
+                q.scheduled.to_string(),
+                if q.workers.is_empty() {
+                    "-".into()
+                } else {
+                    q.workers.join(", ")
+                },
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "QUEUE",
+            "QUEUED",
+            "STARTED",
+            "DEFERRED",
+            "FINISHED",
+            "FAILED",
+            "SCHEDULED",
+            "WORKERS",
+        ],
+        &rows,
+        &[1, 2, 3, 4, 5, 6],
+    )
+}
+
+fn workers_table(overview: &Overview, now: DateTime<Utc>) -> String {
+    if overview.workers.is_empty() {
+        return "No workers.\n".into();
+    }
+    let rows: Vec<Vec<String>> = overview
+        .workers
+        .iter()
+        .map(|w| {
+            vec![
+                w.name.clone(),
+                w.state.clone(),
+                or_dash(w.current_job.as_deref()),
+                w.successes.to_string(),
+                w.failures.to_string(),
+                time_and_age(w.last_heartbeat.as_deref(), now),
+                w.queues.join(","),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "WORKER",
+            "STATE",
+            "CURRENT JOB",
+            "SUCCESSES",
+            "FAILURES",
+            "LAST HEARTBEAT",
+            "QUEUES",
+        ],
+        &rows,
+        &[3, 4],
+    )
 }
 
 /// The `rqjobs` table.
@@ -179,6 +185,13 @@ pub fn job_list(jobs: &[JobSummary]) -> String {
 
 /// The `rqjob` detail: one `Label  value` line per field, long values indented below.
 pub fn job_detail(job: &JobDetail, now: DateTime<Utc>) -> String {
+    let mut out = job_fields(job, now);
+    job_blocks(job, &mut out);
+    out
+}
+
+/// The one-line fields of a job.
+fn job_fields(job: &JobDetail, now: DateTime<Utc>) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: String| {
         out.push_str(&format!("{label:<18}{value}\n"));
@@ -242,6 +255,11 @@ pub fn job_detail(job: &JobDetail, now: DateTime<Utc>) -> String {
             _ => "-".into(),
         },
     );
+    out
+}
+
+/// The multi-line parts of a job: arguments, meta, result, failure, problems.
+fn job_blocks(job: &JobDetail, out: &mut String) {
     let block = |out: &mut String, label: &str, text: &str| {
         out.push_str(label);
         out.push_str(":\n");
@@ -253,28 +271,27 @@ pub fn job_detail(job: &JobDetail, now: DateTime<Utc>) -> String {
     };
     match (&job.args, &job.kwargs) {
         (Some(args), Some(kwargs)) => {
-            block(&mut out, "Arguments", &decode::pretty(args));
-            block(&mut out, "Keyword arguments", &decode::pretty(kwargs));
+            block(out, "Arguments", &decode::pretty(args));
+            block(out, "Keyword arguments", &decode::pretty(kwargs));
         }
         _ => out.push_str(&format!("{:<18}{}\n", "Arguments", job.function)),
     }
     if let Some(meta) = &job.meta {
-        block(&mut out, "Meta", &decode::pretty(meta));
+        block(out, "Meta", &decode::pretty(meta));
     }
     if let Some(result) = &job.result {
         if let Some(value) = &result.return_value {
-            block(&mut out, "Result", &decode::pretty(value));
+            block(out, "Result", &decode::pretty(value));
         } else if let Some(error) = &result.return_value_error {
-            block(&mut out, "Result", error);
+            block(out, "Result", error);
         }
     }
     if let Some(failure) = &job.failure {
-        block(&mut out, "Failure", failure);
+        block(out, "Failure", failure);
     }
     if !job.problems.is_empty() {
-        block(&mut out, "Problems", &job.problems.join("\n"));
+        block(out, "Problems", &job.problems.join("\n"));
     }
-    out
 }
 
 #[cfg(test)]

@@ -30,9 +30,13 @@ pub enum Outcome {
     Failed(String),
     /// It failed and will run again after `interval` seconds.
     Retry {
+        /// Why this attempt failed.
         reason: String,
+        /// Seconds before the next attempt (0: at once).
         interval: i64,
+        /// Retries left after this one.
         retries_left: i64,
+        /// Go to the front of the queue (RQ's `enqueue_at_front_on_retry`).
         at_front: bool,
     },
     /// A user stopped it.

@@ -76,7 +76,12 @@ pub enum Previous {
     /// can be reclaimed at once.
     Crashed,
     /// A live worker has this name.
-    Alive { hostname: String, pid: String },
+    Alive {
+        /// Its host.
+        hostname: String,
+        /// Its process id.
+        pid: String,
+    },
 }
 
 /// Looks at the registration under our name before taking it.

@@ -16,7 +16,7 @@ fn main() {
     common::runtime().block_on(async {
         let mut conn = common::connect(&settings).await;
         let start = std::time::Instant::now();
-        let jobs: usize = enqueue_bulk(&mut conn, settings.event_rules.clone().into(), events)
+        let jobs: usize = enqueue_bulk(&mut conn, std::sync::Arc::new(common::routing(&settings)), events)
             .await
             .expect("enqueue")
             .iter()

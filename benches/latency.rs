@@ -13,6 +13,7 @@ fn main() {
     let rate: u64 = common::env_number("RATE", 1000);
     let seconds: u64 = common::env_number("SECONDS", 10);
     let settings = common::settings();
+    let routing = common::routing(&settings);
     common::runtime().block_on(async {
         let mut conn = common::connect(&settings).await;
         let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
@@ -23,7 +24,7 @@ fn main() {
             let event = common::site_event(i, "updated", format!("lat-{i}"));
             enqueue_events(
                 &mut conn,
-                &settings.event_rules,
+                &routing,
                 std::slice::from_ref(&event),
             )
             .await

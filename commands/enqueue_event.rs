@@ -1,12 +1,12 @@
 //! `manage enqueue_event`: an object changed; enqueue one webhook job for every event rule
 //! that matches. `--lines` reads many events (one JSON object a line) for bulk use.
 
-use std::io::Read;
+use std::{io::Read, sync::Arc};
 
 use serde_json::Value;
 
 use crate::{
-    pipeline::{enqueue_bulk, lines, EnqueuedJob},
+    pipeline::{enqueue_bulk, lines, EnqueuedJob, Routing},
     webhooks::{Event, EventType},
     CommandError, CommandResult, Context,
 };
@@ -144,8 +144,9 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
     };
     let mut conn = ctx.redis().await?;
     let event_count = events.len();
-    let rules = ctx.settings().event_rules.clone().into();
-    let all: Vec<EnqueuedJob> = enqueue_bulk(&mut conn, rules, events)
+    let settings = ctx.settings();
+    let routing = Routing::new(&settings.event_rules, &settings.webhooks);
+    let all: Vec<EnqueuedJob> = enqueue_bulk(&mut conn, Arc::new(routing), events)
         .await
         .map_err(|e| ctx.unreachable(e))?
         .into_iter()

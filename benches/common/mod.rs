@@ -24,6 +24,11 @@ pub fn settings() -> Settings {
     Settings::load(&options).expect("settings").0
 }
 
+/// How events are routed to jobs under `settings`.
+pub fn routing(settings: &Settings) -> manage::pipeline::Routing {
+    manage::pipeline::Routing::new(&settings.event_rules, &settings.webhooks)
+}
+
 /// A multi-threaded runtime, as the `manage` binary runs.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

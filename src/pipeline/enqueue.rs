@@ -1,7 +1,7 @@
 //! From events to jobs: every enabled rule that an event matches becomes one
 //! `extras.webhooks.send_webhook` job on the rule's queue, all written in one round trip.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use futures::StreamExt;
 use serde_json::{Map, Value};
@@ -13,7 +13,7 @@ use crate::{
     },
     webhooks::{
         event::{matching_rules, merged_data, Event},
-        EventRuleConfig, JOB_TIMEOUT_SECS, SEND_WEBHOOK,
+        EventRuleConfig, Ordering, WebhookConfig, JOB_TIMEOUT_SECS, SEND_WEBHOOK,
     },
 };
 
@@ -30,45 +30,60 @@ pub struct EnqueuedJob {
     pub queue: String,
 }
 
-/// The jobs an event produces under `rules`, in rule order. The kwargs carry names, never
+/// What the enqueue side needs from the settings: the rules, and which webhooks keep each
+/// object's deliveries in order. Built once; shared by bulk enqueues across threads.
+#[derive(Debug, Clone, Default)]
+pub struct Routing {
+    rules: Vec<EventRuleConfig>,
+    ordered: HashSet<String>,
+}
+
+impl Routing {
+    /// The routing of `rules` to `webhooks`.
+    pub fn new(rules: &[EventRuleConfig], webhooks: &[WebhookConfig]) -> Self {
+        Self {
+            rules: rules.to_vec(),
+            ordered: webhooks
+                .iter()
+                .filter(|w| w.ordering == Ordering::Object)
+                .map(|w| w.name.clone())
+                .collect(),
+        }
+    }
+
+    /// The event rules, in order.
+    pub fn rules(&self) -> &[EventRuleConfig] {
+        &self.rules
+    }
+
+    /// The chain a delivery of `data` to `webhook` joins: the webhook and the object
+    /// (`object_type`, `data.id`), written as JSON so that no two objects share one; `None`
+    /// when the webhook is unordered or the data has no id.
+    pub fn chain(&self, webhook: &str, object_type: &str, data: &Value) -> Option<String> {
+        if !self.ordered.contains(webhook) {
+            return None;
+        }
+        let id = data.get("id").filter(|id| id.is_number() || id.is_string())?;
+        Some(serde_json::json!([webhook, object_type, id]).to_string())
+    }
+}
+
+/// The jobs an event produces under `routing`, in rule order. The kwargs carry names, never
 /// secrets: the worker looks the webhook up in its own settings when it sends.
-pub fn jobs_for_event(
-    rules: &[EventRuleConfig],
-    event: &Event,
-    now: &str,
-) -> Vec<(NewJob, EnqueuedJob)> {
+pub fn jobs_for_event(routing: &Routing, event: &Event, now: &str) -> Vec<(NewJob, EnqueuedJob)> {
     let timestamp = event.timestamp.clone().unwrap_or_else(|| now.to_string());
-    matching_rules(rules, event)
+    matching_rules(&routing.rules, event)
         .map(|rule| {
-            let mut kwargs = Map::new();
-            kwargs.insert("webhook".into(), Value::from(rule.webhook.clone()));
-            kwargs.insert("event_rule".into(), Value::from(rule.name.clone()));
-            kwargs.insert("object_type".into(), Value::from(event.object_type.clone()));
-            kwargs.insert("event_type".into(), Value::from(event.event_type.as_str()));
-            kwargs.insert("data".into(), merged_data(rule, event));
-            kwargs.insert(
-                "snapshots".into(),
-                event.snapshots.clone().unwrap_or(Value::Null),
+            let data = merged_data(rule, event);
+            let chain = routing.chain(&rule.webhook, &event.object_type, &data);
+            let mut job = NewJob::new(
+                rule.queue.clone(),
+                SEND_WEBHOOK,
+                Vec::new(),
+                kwargs(rule, event, data, &timestamp),
             );
-            kwargs.insert("timestamp".into(), Value::from(timestamp.clone()));
-            kwargs.insert(
-                "username".into(),
-                event
-                    .username
-                    .clone()
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-            );
-            kwargs.insert(
-                "request_id".into(),
-                event
-                    .request_id
-                    .clone()
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-            );
-            let mut job = NewJob::new(rule.queue.clone(), SEND_WEBHOOK, Vec::new(), kwargs);
             job.timeout = JOB_TIMEOUT_SECS as i64;
+            job.chain = chain;
             job.retry = rule.retry.as_ref().map(|r| Retry {
                 retries_left: r.max as i64,
                 intervals: if r.intervals.is_empty() {
@@ -88,21 +103,40 @@ pub fn jobs_for_event(
         .collect()
 }
 
+/// NetBox's `send_webhook` keyword arguments for one rule's delivery of an event.
+fn kwargs(rule: &EventRuleConfig, event: &Event, data: Value, timestamp: &str) -> Map<String, Value> {
+    let text = |value: &Option<String>| value.clone().map(Value::from).unwrap_or(Value::Null);
+    let mut kwargs = Map::new();
+    kwargs.insert("webhook".into(), Value::from(rule.webhook.clone()));
+    kwargs.insert("event_rule".into(), Value::from(rule.name.clone()));
+    kwargs.insert("object_type".into(), Value::from(event.object_type.clone()));
+    kwargs.insert("event_type".into(), Value::from(event.event_type.as_str()));
+    kwargs.insert("data".into(), data);
+    kwargs.insert(
+        "snapshots".into(),
+        event.snapshots.clone().unwrap_or(Value::Null),
+    );
+    kwargs.insert("timestamp".into(), Value::from(timestamp));
+    kwargs.insert("username".into(), text(&event.username));
+    kwargs.insert("request_id".into(), text(&event.request_id));
+    kwargs
+}
+
 /// NetBox's timestamp for an event: now, ISO 8601 with microseconds and `+00:00`.
 pub fn now_iso() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
-/// Enqueues the jobs of many events in one round trip (one transaction), so a batch is
+/// Enqueues the jobs of many events in one round trip (one atomic script), so a batch is
 /// enqueued whole or not at all. Returns the jobs of each event, in order.
 pub async fn enqueue_events<C: redis::aio::ConnectionLike>(
     conn: &mut C,
-    rules: &[EventRuleConfig],
+    routing: &Routing,
     events: &[Event],
 ) -> redis::RedisResult<Vec<Vec<EnqueuedJob>>> {
-    let (pipe, per_event) = batch_pipeline(rules, events);
-    if let Some(pipe) = pipe {
-        pipe.query_async::<()>(conn).await?;
+    let (batch, per_event) = encode_batch(routing, events);
+    if let Some(batch) = batch {
+        batch.write(conn).await?;
     }
     Ok(per_event)
 }
@@ -119,7 +153,7 @@ const BULK_AHEAD: usize = 2;
 /// count of events done. Returns the jobs of each event, in order.
 pub async fn enqueue_bulk<C: redis::aio::ConnectionLike>(
     conn: &mut C,
-    rules: Arc<[EventRuleConfig]>,
+    routing: Arc<Routing>,
     events: Vec<Event>,
 ) -> Result<Vec<Vec<EnqueuedJob>>, BulkError> {
     let total = events.len();
@@ -130,16 +164,17 @@ pub async fn enqueue_bulk<C: redis::aio::ConnectionLike>(
     });
     let mut built = futures::stream::iter(batches)
         .map(|batch| {
-            let rules = rules.clone();
+            let routing = routing.clone();
             // The batch is moved in, so its events are also freed there, off the runtime.
-            tokio::task::spawn_blocking(move || batch_pipeline(&rules, &batch))
+            tokio::task::spawn_blocking(move || encode_batch(&routing, &batch))
         })
         .buffered(BULK_AHEAD + 1);
     let mut out = Vec::with_capacity(total);
     while let Some(batch) = built.next().await {
-        let (pipe, per_event) = batch.expect("building a batch does not panic");
-        if let Some(pipe) = pipe {
-            pipe.query_async::<()>(conn)
+        let (encoded, per_event) = batch.expect("building a batch does not panic");
+        if let Some(encoded) = encoded {
+            encoded
+                .write(conn)
                 .await
                 .map_err(|error| BulkError {
                     enqueued_events: out.len(),
@@ -161,17 +196,14 @@ pub struct BulkError {
     pub error: redis::RedisError,
 }
 
-/// The transaction for one batch of events (`None` when no rule matched any), and the jobs of
+/// The encoded jobs of one batch of events (`None` when no rule matched any), and the jobs of
 /// each event.
-fn batch_pipeline(
-    rules: &[EventRuleConfig],
-    events: &[Event],
-) -> (Option<redis::Pipeline>, Vec<Vec<EnqueuedJob>>) {
+fn encode_batch(routing: &Routing, events: &[Event]) -> (Option<queue::Encoded>, Vec<Vec<EnqueuedJob>>) {
     let now = now_iso();
     let mut jobs = Vec::new();
     let mut per_event = Vec::with_capacity(events.len());
     for event in events {
-        let produced = jobs_for_event(rules, event, &now);
+        let produced = jobs_for_event(routing, event, &now);
         per_event.push(
             produced
                 .iter()
@@ -180,6 +212,6 @@ fn batch_pipeline(
         );
         jobs.extend(produced.into_iter().map(|(job, _)| job));
     }
-    let pipe = (!jobs.is_empty()).then(|| queue::enqueue_pipeline(&jobs));
-    (pipe, per_event)
+    let encoded = (!jobs.is_empty()).then(|| queue::encode(&jobs));
+    (encoded, per_event)
 }

@@ -12,7 +12,7 @@ pub mod enqueue;
 pub mod lines;
 
 pub use deliver::Deliveries;
-pub use enqueue::{enqueue_bulk, enqueue_events, jobs_for_event, BulkError, EnqueuedJob};
+pub use enqueue::{enqueue_bulk, enqueue_events, jobs_for_event, BulkError, EnqueuedJob, Routing};
 
 use crate::{
     http::HttpSettings,

@@ -117,6 +117,9 @@ pub struct NewJob {
     pub meta: Option<Map<String, Value>>,
     /// Push to the front of the queue.
     pub at_front: bool,
+    /// The chain it belongs to: it starts only after every job enqueued before it on the same
+    /// chain has ended (see `lua/lib.lua`); `None` for an independent job.
+    pub chain: Option<String>,
 }
 
 impl NewJob {
@@ -141,6 +144,7 @@ impl NewJob {
             retry: None,
             meta: None,
             at_front: false,
+            chain: None,
         }
     }
 

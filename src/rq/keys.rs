@@ -62,6 +62,14 @@ pub fn executions(id: &str) -> String {
     format!("rq:executions:{id}")
 }
 
+/// Prefix of the keys `manage` adds beside RQ's (RQ's tools never read them).
+pub const OWN_PREFIX: &str = "manage:";
+
+/// `manage:chain:<name>`: the id of the last job enqueued on a chain (see `lua/lib.lua`).
+pub fn chain(name: &str) -> String {
+    format!("{OWN_PREFIX}chain:{name}")
+}
+
 /// The registries a queue has, each a sorted set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Registry {
@@ -169,7 +177,8 @@ pub fn lua_prelude() -> String {
     ] {
         writeln!(lua, "K.{name} = {}", lua_string(value)).expect("writing to a String");
     }
-    let one: [(&str, KeyOf); 13] = [
+    let one: [(&str, KeyOf); 14] = [
+        ("chain", chain),
         ("queue", queue),
         ("intermediate", intermediate),
         ("job", job),

@@ -1,11 +1,56 @@
-//! Enqueueing: one job, or many in one round trip, written as Python RQ 2.12 writes them.
+//! Enqueueing: one job, or many in one round trip, written as Python RQ 2.12 writes them. Jobs
+//! with a chain name wait for the earlier jobs of their chain (see `lua/enqueue.lua`).
 
-use redis::aio::ConnectionLike;
+use redis::{aio::ConnectionLike, ScriptInvocation};
 
-use super::{job::NewJob, keys, timestamp};
+use super::{job::NewJob, keys, scripts, timestamp};
 
-/// Writes jobs and pushes them on their queues in one atomic round trip (MULTI/EXEC), so a
-/// batch is enqueued whole or not at all. Returns the ids in order.
+/// A batch of jobs encoded for Redis (JSON, zlib, descriptions: all the CPU work of
+/// enqueueing), kept apart from the round trip so that bulk enqueuers can build the next batch
+/// on another thread while this one is written.
+pub struct Encoded {
+    invocation: ScriptInvocation<'static>,
+    ids: Vec<String>,
+}
+
+impl Encoded {
+    /// The job ids, in order.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Writes the batch in one atomic step; returns the ids that wait behind their chain.
+    pub async fn write<C: ConnectionLike>(&self, conn: &mut C) -> redis::RedisResult<Vec<String>> {
+        self.invocation.invoke_async(conn).await
+    }
+}
+
+/// Encodes `jobs` for one atomic write.
+pub fn encode(jobs: &[NewJob]) -> Encoded {
+    let now = chrono::Utc::now();
+    let text = timestamp::format(now);
+    let mut invocation = scripts::ENQUEUE.prepare_invoke();
+    invocation.arg(&text).arg(now.timestamp());
+    for job in jobs {
+        let fields = job.fields(&text);
+        invocation
+            .arg(&job.id)
+            .arg(&job.queue)
+            .arg(if job.at_front { "1" } else { "0" })
+            .arg(job.chain.as_deref().unwrap_or_default())
+            .arg(fields.len());
+        for (name, value) in fields {
+            invocation.arg(name).arg(value);
+        }
+    }
+    Encoded {
+        invocation,
+        ids: jobs.iter().map(|j| j.id.clone()).collect(),
+    }
+}
+
+/// Writes jobs and pushes them on their queues in one atomic round trip, so a batch is
+/// enqueued whole or not at all. Returns the ids in order.
 pub async fn enqueue_many<C: ConnectionLike>(
     conn: &mut C,
     jobs: &[NewJob],
@@ -13,34 +58,9 @@ pub async fn enqueue_many<C: ConnectionLike>(
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    enqueue_pipeline(jobs).query_async::<()>(conn).await?;
-    Ok(jobs.iter().map(|j| j.id.clone()).collect())
-}
-
-/// The MULTI/EXEC pipeline that enqueues `jobs`: all the CPU work of enqueueing (JSON, zlib,
-/// the description), kept apart from the round trip so that bulk enqueuers can build the
-/// next batch on another thread while this one is written.
-pub fn enqueue_pipeline(jobs: &[NewJob]) -> redis::Pipeline {
-    let now = timestamp::now();
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    let mut queues: Vec<&str> = Vec::new();
-    for job in jobs {
-        let key = keys::job(&job.id);
-        pipe.hset_multiple(&key, &job.fields(&now)).ignore();
-        if job.at_front {
-            pipe.lpush(keys::queue(&job.queue), &job.id).ignore();
-        } else {
-            pipe.rpush(keys::queue(&job.queue), &job.id).ignore();
-        }
-        if !queues.contains(&job.queue.as_str()) {
-            queues.push(&job.queue);
-        }
-    }
-    for queue in queues {
-        pipe.sadd(keys::QUEUES, keys::queue(queue)).ignore();
-    }
-    pipe
+    let encoded = encode(jobs);
+    encoded.write(conn).await?;
+    Ok(encoded.ids)
 }
 
 /// Enqueues one job.

@@ -8,11 +8,18 @@ use redis::Script;
 
 use super::keys;
 
-/// A script with the key names of [`keys::lua_prelude`] in front of it.
+/// A script with the key names of [`keys::lua_prelude`] and the shared functions of
+/// `lua/lib.lua` in front of it.
 fn script(body: &str) -> Script {
-    Script::new(&format!("{}{body}", keys::lua_prelude()))
+    Script::new(&format!(
+        "{}{}{body}",
+        keys::lua_prelude(),
+        include_str!("lua/lib.lua")
+    ))
 }
 
+/// A batch of new jobs, chained ones deferred behind their chain's last job.
+pub static ENQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/enqueue.lua")));
 /// Queue → started registry, for a batch of jobs, in priority order.
 pub static DEQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/dequeue.lua")));
 /// A batch of outcomes: finished, failed, stopped, retried, requeued.

@@ -100,6 +100,7 @@ pub async fn delete<C: ConnectionLike>(conn: &mut C, id: &str) -> TaskResult<Don
     let reply: Vec<Vec<u8>> = scripts::DELETE
         .prepare_invoke()
         .arg(id)
+        .arg(timestamp::now())
         .invoke_async(conn)
         .await?;
     let mut reply = reply

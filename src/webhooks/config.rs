@@ -50,6 +50,44 @@ pub struct WebhookConfig {
     /// Which signature headers to send when a secret is set.
     #[serde(default)]
     pub signing: Signing,
+    /// Whether one object's deliveries to this webhook keep the order of its events.
+    #[serde(default)]
+    pub ordering: Ordering,
+    /// At most this many deliveries to this webhook at once, across all workers; 0: no limit
+    /// beyond each worker's concurrency.
+    #[serde(default)]
+    pub max_in_flight: u32,
+    /// At most this many requests a second to this webhook, across all workers; 0: no limit.
+    #[serde(default)]
+    pub rate_limit: f64,
+    /// This many failed attempts in a row open the circuit (deliveries wait, untried, using no
+    /// retries); 0: no circuit breaker.
+    #[serde(default)]
+    pub breaker_failures: u32,
+    /// Seconds an open circuit waits before one probe delivery is tried.
+    #[serde(default = "default_breaker_open")]
+    pub breaker_open: u64,
+}
+
+/// Whether deliveries of one object keep their order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// A delivery of an object (its `object_type` and `data.id`) starts only after every
+    /// earlier delivery of the same object to the same webhook has ended. Events without
+    /// `data.id` are not ordered.
+    #[default]
+    Object,
+    /// Deliveries run as soon as a worker takes them, in any order.
+    None,
+}
+
+impl WebhookConfig {
+    /// Whether any delivery limit or the circuit breaker is on (each costs Redis round trips
+    /// per delivery, so webhooks without them skip the checks).
+    pub fn limited(&self) -> bool {
+        self.max_in_flight > 0 || self.rate_limit > 0.0 || self.breaker_failures > 0
+    }
 }
 
 /// The methods NetBox offers for webhooks (`WebhookHttpMethodChoices`).
@@ -209,6 +247,11 @@ impl fmt::Debug for WebhookConfig {
             .field("timeout", &self.timeout)
             .field("follow_redirects", &self.follow_redirects)
             .field("signing", &self.signing)
+            .field("ordering", &self.ordering)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("rate_limit", &self.rate_limit)
+            .field("breaker_failures", &self.breaker_failures)
+            .field("breaker_open", &self.breaker_open)
             .finish()
     }
 }
@@ -223,6 +266,10 @@ fn default_content_type() -> String {
 
 fn default_timeout() -> u64 {
     30
+}
+
+fn default_breaker_open() -> u64 {
+    60
 }
 
 fn default_queue() -> String {

@@ -113,6 +113,21 @@ fn check_webhook(webhook: &WebhookConfig, job_timeout: u64, report: &mut impl Fn
             ),
         );
     }
+    if !(webhook.rate_limit >= 0.0 && webhook.rate_limit.is_finite()) {
+        report(
+            "rate_limit",
+            format!(
+                "expected requests per second, 0 (no limit) or more, found {}",
+                webhook.rate_limit
+            ),
+        );
+    }
+    if webhook.breaker_open < 1 {
+        report(
+            "breaker_open",
+            "expected seconds of at least 1 before a probe".into(),
+        );
+    }
     if webhook.signing == Signing::Standard {
         if let Err(problem) = sign::standard_key(&webhook.secret) {
             report("secret", problem);

@@ -36,6 +36,7 @@ for _, member in ipairs(members) do
         requeued = requeued + 1
       else
         redis.call('HSET', jkey, 'status', 'failed', 'ended_at', now)
+        job_ended(id, now)
         redis.call('EXPIRE', jkey, 31536000)
         redis.call('ZADD', K.failed(q), epoch + 31536000, id)
         redis.call('XADD', K.results(id), 'MAXLEN', '~', 10, '*', 'type', 2, 'worker_name', '', 'exc_string', reason)

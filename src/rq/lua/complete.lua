@@ -1,5 +1,6 @@
 -- Writes the outcomes of a batch of jobs, each as RQ 2.12 does: status, registry, results stream,
--- TTLs, and the removal from the started registry, all in one atomic step.
+-- TTLs, and the removal from the started registry, all in one atomic step. A job that ended for
+-- good (finished, failed, stopped) lets its dependents go (lib.lua's job_ended).
 -- ARGV: worker_key, worker_name, now (RQ timestamp), epoch (int), successes, failures,
 --       working_seconds, idle ("1" when nothing is left in flight), then records of 10:
 --       kind, id, queue, execution, payload, ttl, started (float), ended (float), x1, x2
@@ -21,6 +22,7 @@ while i + 9 <= #ARGV do
     -- deleted while it ran: nothing left to record
   elseif kind == 'ok' then
     local result_ttl = tonumber(ttl) or 500
+    job_ended(id, now)
     if result_ttl == 0 then
       redis.call('DEL', jkey)
     else
@@ -45,6 +47,7 @@ while i + 9 <= #ARGV do
     local status = 'failed'
     if kind == 'stopped' then status = 'stopped' end
     redis.call('HSET', jkey, 'status', status, 'ended_at', now, 'last_heartbeat', now)
+    job_ended(id, now)
     redis.call('XADD', rkey, 'MAXLEN', '~', 10, '*', 'type', 2, 'worker_name', worker_name, 'exc_string', payload,
       'execution_id', exec, 'execution_started_at', started, 'execution_ended_at', ended)
     local failure_ttl = tonumber(ttl)

@@ -1,7 +1,8 @@
 -- Deletes a job everywhere RQ keeps it, as NetBox's delete button (`Job.delete`) does: off its
 -- queue list, out of every registry of its queue, then its hash, results, executions and
--- dependency sets, in one atomic step.
--- ARGV: job id (already checked against RQ's id rules, so it is safe in a MATCH pattern).
+-- dependency sets, in one atomic step. Jobs that depend on it (a chain's next job) go on their
+-- queues instead of waiting for it forever.
+-- ARGV: job id (already checked against RQ's id rules, so it is safe in a MATCH pattern), now.
 -- Returns {status, origin} of the deleted job, or {} when there is no such job.
 local id = ARGV[1]
 local jkey = K.job(id)
@@ -26,6 +27,9 @@ if origin ~= '' then
   until cursor == '0'
   for _, member in ipairs(members) do redis.call('ZREM', wip, member) end
 end
+-- Its dependents must not wait for it forever.
+redis.call('HSET', jkey, 'status', 'canceled')
+job_ended(id, ARGV[2])
 for _, exec in ipairs(redis.call('ZRANGE', K.executions(id), 0, -1)) do
   redis.call('DEL', K.execution(id, exec))
 end

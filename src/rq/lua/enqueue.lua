@@ -1,0 +1,43 @@
+-- Enqueues a batch of jobs in one atomic step, in order. A job with a chain name depends on the
+-- chain's last job when that one has not ended: it is written as deferred (RQ's depends_on with
+-- allow_dependency_failures, so a Python RQ worker that ends the parent enqueues it too) and
+-- goes on its queue when the parent ends. Jobs without a chain are pushed as RQ pushes them.
+-- ARGV: now (RQ timestamp), epoch (integer seconds), then per job: id, queue, at_front ('1' or
+--       '0'), chain ('' for none), number of fields n, then n field/value pairs.
+-- Returns the ids that were deferred.
+local now, epoch = ARGV[1], tonumber(ARGV[2])
+local deferred = {}
+local queues = {}
+local i = 3
+while i <= #ARGV do
+  local id, q, at_front, chain, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local jkey = K.job(id)
+  redis.call('HSET', jkey, unpack(ARGV, i + 5, i + 4 + 2 * n))
+  i = i + 5 + 2 * n
+  local parent = nil
+  if chain ~= '' then
+    local last = redis.call('GET', K.chain(chain))
+    if last and last ~= id and not ended(redis.call('HGET', K.job(last), 'status')) then
+      parent = last
+    end
+    redis.call('SET', K.chain(chain), id)
+    redis.call('HSET', jkey, 'manage_chain', chain)
+  end
+  if parent then
+    redis.call('HSET', jkey, 'status', 'deferred', 'enqueued_at', '',
+      'dependency_ids', '["' .. parent .. '"]', 'allow_dependency_failures', '1')
+    redis.call('ZADD', K.deferred(q), epoch, id)
+    redis.call('SADD', K.dependents(parent), id)
+    redis.call('SADD', K.dependencies(id), parent)
+    deferred[#deferred + 1] = id
+  elseif at_front == '1' then
+    redis.call('LPUSH', K.queue(q), id)
+  else
+    redis.call('RPUSH', K.queue(q), id)
+  end
+  queues[q] = true
+end
+for q in pairs(queues) do
+  redis.call('SADD', K.queues, K.queue(q))
+end
+return deferred

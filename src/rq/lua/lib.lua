@@ -1,0 +1,47 @@
+-- Functions every script shares (put after the K table of key names, before each script).
+--
+-- Chains: a job enqueued with a chain name waits (status deferred, in the deferred registry,
+-- depending on the chain's last job through RQ's dependents/dependencies sets) until every
+-- earlier job of the chain has ended. The chain's key holds the id of its last job; the job
+-- hash keeps its chain's name in the field 'manage_chain'.
+
+-- Whether a job with this status has ended for good (a missing job has too).
+local function ended(status)
+  return not status or status == 'finished' or status == 'failed' or status == 'stopped'
+    or status == 'canceled'
+end
+
+-- A job has ended for good: its dependents whose dependencies have all ended go on their
+-- queues (as RQ's enqueue_dependents does), and its chain is forgotten if it was the last.
+local function job_ended(id, now)
+  local jkey = K.job(id)
+  local chain = redis.call('HGET', jkey, 'manage_chain')
+  if chain and chain ~= '' and redis.call('GET', K.chain(chain)) == id then
+    redis.call('DEL', K.chain(chain))
+  end
+  local dkey = K.dependents(id)
+  for _, child in ipairs(redis.call('SMEMBERS', dkey)) do
+    local ckey = K.job(child)
+    if redis.call('HGET', ckey, 'status') == 'deferred' then
+      local ready = true
+      for _, parent in ipairs(redis.call('SMEMBERS', K.dependencies(child))) do
+        if parent ~= id and not ended(redis.call('HGET', K.job(parent), 'status')) then
+          ready = false
+          break
+        end
+      end
+      local origin = redis.call('HGET', ckey, 'origin')
+      if ready and origin then
+        redis.call('ZREM', K.deferred(origin), child)
+        redis.call('HSET', ckey, 'status', 'queued', 'enqueued_at', now)
+        if redis.call('HGET', ckey, 'enqueue_at_front') == '1' then
+          redis.call('LPUSH', K.queue(origin), child)
+        else
+          redis.call('RPUSH', K.queue(origin), child)
+        end
+        redis.call('SADD', K.queues, K.queue(origin))
+      end
+    end
+  end
+  redis.call('DEL', dkey)
+end

@@ -51,7 +51,8 @@ const FORBIDDEN: &[(&str, &[Names], &str)] = &[
     ("rq", &[Module("config"), Module("context"), Module("cli")], "rq must not know the framework"),
     ("rq", &[Module("tasks")], "rq must not know the tasks built on it"),
     ("rq", &[Module("webhooks")], "rq must not know the jobs it runs"),
-    ("webhooks", &[Crate("redis"), Crate("reqwest"), Crate("tokio"), Crate("axum"), Crate("hyper")],
+    ("webhooks", &[Crate("redis"), Crate("reqwest"), Crate("tokio"), Crate("axum"), Crate("hyper"),
+        Module("redis_conn"), Module("http"), Module("destinations")],
         "webhooks must stay pure: no Redis, no network"),
     ("*", &[Module("commands")], "commands are leaves: only the crate root mounts them"),
 ];

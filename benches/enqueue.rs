@@ -16,12 +16,16 @@ fn main() {
     common::runtime().block_on(async {
         let mut conn = common::connect(&settings).await;
         let start = std::time::Instant::now();
-        let jobs: usize = enqueue_bulk(&mut conn, std::sync::Arc::new(common::routing(&settings)), events)
-            .await
-            .expect("enqueue")
-            .iter()
-            .map(Vec::len)
-            .sum();
+        let jobs: usize = enqueue_bulk(
+            &mut conn,
+            std::sync::Arc::new(common::routing(&settings)),
+            events,
+        )
+        .await
+        .expect("enqueue")
+        .iter()
+        .map(Vec::len)
+        .sum();
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "library enqueue: {n} events -> {jobs} jobs in {seconds:.3} s = {:.0} jobs/s",

@@ -22,13 +22,9 @@ fn main() {
         for i in 0..total {
             tick.tick().await;
             let event = common::site_event(i, "updated", format!("lat-{i}"));
-            enqueue_events(
-                &mut conn,
-                &routing,
-                std::slice::from_ref(&event),
-            )
-            .await
-            .expect("enqueue");
+            enqueue_events(&mut conn, &routing, std::slice::from_ref(&event))
+                .await
+                .expect("enqueue");
         }
         println!("steady enqueue: {total} events at {rate}/s");
     });

@@ -99,16 +99,20 @@ async fn run(ctx: &Context, options: worker::WorkerOptions) -> CommandResult {
     let signals = StopSignals::install()
         .map_err(|e| CommandError::new(format!("cannot install signal handlers: {e}")))?;
     let settings = ctx.settings();
-    let functions =
-        pipeline::worker_functions(&settings.webhooks, &settings.http).map_err(|e| {
+    let conn = ctx.redis().await?;
+    let delivering = pipeline::Delivering::start(&settings.webhooks, &settings.http, conn.clone())
+        .map_err(|e| {
             CommandError::new(format!(
                 "cannot prepare {}: {e}",
                 crate::webhooks::SEND_WEBHOOK
             ))
         })?;
-    let worker = worker::Worker::start(ctx.redis().await?, options, functions)
+    let worker = worker::Worker::start(conn, options, delivering.functions())
         .await
         .map_err(CommandError::new)?;
+    let keep_up = tokio::spawn(delivering.keep_up(worker.name().to_string()));
     worker.run(signals).await;
+    keep_up.abort();
+    delivering.finish().await;
     Ok(())
 }

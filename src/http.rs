@@ -5,7 +5,10 @@ use std::{sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use crate::destinations::{GuardedResolver, Policy};
+use crate::{
+    destinations::{GuardedResolver, Policy},
+    size::ByteSize,
+};
 
 /// `[http]`: defaults for the pooled HTTP client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +32,9 @@ pub struct HttpSettings {
     /// Networks (`10.1.2.0/24`, `fd00::/8`, `127.0.0.1`) and host names (`hooks.internal`) that
     /// stay reachable when `block_private` is on.
     pub allow: Vec<String>,
+    /// The largest request body a webhook may send; a larger rendered body fails the delivery
+    /// before anything is sent.
+    pub max_body: ByteSize,
 }
 
 impl Default for HttpSettings {
@@ -41,6 +47,7 @@ impl Default for HttpSettings {
             pool_max_idle_per_host: 256,
             block_private: false,
             allow: Vec::new(),
+            max_body: ByteSize(10 * 1024 * 1024),
         }
     }
 }

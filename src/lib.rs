@@ -35,6 +35,7 @@ pub mod redis_url;
 pub mod registry;
 pub mod rq;
 pub mod signals;
+pub mod size;
 pub mod tasks;
 pub mod webhooks;
 

@@ -342,12 +342,15 @@ fn retries_follow_rq_retry_semantics() {
             .unwrap(),
         "0"
     );
-    assert_eq!(
-        conn.xlen::<_, u64>(format!("rq:results:{now_retry}"))
-            .unwrap(),
-        1,
-        "only the final failure writes a result, as RQ does"
-    );
+    // Every attempt has a result: RETRIED (4) for the two that were retried, FAILED (2) last.
+    let results: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
+        .arg(format!("rq:results:{now_retry}"))
+        .arg("-")
+        .arg("+")
+        .query(&mut conn)
+        .unwrap();
+    let types: Vec<&str> = results.iter().map(|(_, f)| f["type"].as_str()).collect();
+    assert_eq!(types, ["4", "4", "2"]);
 
     let later = enqueue(
         &redis,

@@ -1,32 +1,49 @@
 //! Delivery: [`Deliveries`] is the job function `extras.webhooks.send_webhook`. It looks the
-//! webhook up by name among those it was built with, renders and signs the request, sends it,
-//! and turns the answer into the job's outcome: 2XX finishes it, anything else fails it with a
-//! readable reason.
+//! webhook up by name among those it was built with, asks the webhook's limits whether it may
+//! start, renders (off the async runtime, bounded) and signs the request, sends it, and turns
+//! the answer into the job's outcome: 2XX finishes it, anything else fails it with a readable
+//! reason. Every attempt's status, duration and first bytes are kept with the job's result.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use super::{
+    history::{Attempt, Recorder},
+    limits::{self, Ending, Gate, Limits},
+    request::{self, Answer},
+};
 use crate::{
     destinations::Policy,
-    http::{build_client, credentials_removed, without_credentials, HttpSettings, TlsOptions},
-    rq::functions::{JobCall, JobFailure, JobFunction, JobOutcome},
+    http::{build_client, credentials_removed, HttpSettings, TlsOptions},
+    redis_conn::RedisConn,
+    rq::{
+        functions::{JobCall, JobFailure, JobFunction, JobOutcome, JobSuccess},
+        timestamp,
+    },
     webhooks::{
         render::RenderedRequest, CompiledWebhook, Signer, WebhookConfig, WebhookContext,
         SEND_WEBHOOK,
     },
 };
 
-/// How much of a failed answer's body goes into the failure reason.
-const REASON_BODY_BYTES: usize = 500;
-
 /// One configured webhook, ready to send: templates compiled, key decoded, client chosen.
 struct Ready {
     config: WebhookConfig,
-    templates: CompiledWebhook,
+    templates: Arc<CompiledWebhook>,
     signer: Signer,
     client: reqwest::Client,
+    limits: Option<Limits>,
+    /// Deliveries of this webhook running in this process now.
+    running: AtomicU64,
 }
 
 /// Every configured webhook by name, built once when a worker starts: the job function that
@@ -41,6 +58,10 @@ struct Webhooks {
     /// `[http] block_private` and `allow`, checked here for literal-IP URLs (the clients'
     /// resolver checks host names).
     destinations: Policy,
+    /// `[http] max_body`: the largest body sent.
+    max_body: usize,
+    conn: RedisConn,
+    history: Recorder,
 }
 
 impl JobFunction for Deliveries {
@@ -52,16 +73,13 @@ impl JobFunction for Deliveries {
 impl Deliveries {
     /// Builds the webhooks: templates compiled, keys decoded, and one HTTP client per distinct
     /// TLS and redirect policy, shared by the webhooks that have it, so connections are reused
-    /// across deliveries.
-    pub fn new(webhooks: &[WebhookConfig], http: &HttpSettings) -> Result<Self, String> {
-        Ok(Self {
-            inner: Arc::new(Webhooks::new(webhooks, http)?),
-        })
-    }
-}
-
-impl Webhooks {
-    fn new(webhooks: &[WebhookConfig], http: &HttpSettings) -> Result<Self, String> {
+    /// across deliveries. Limits and history go to `conn`'s Redis.
+    pub fn new(
+        webhooks: &[WebhookConfig],
+        http: &HttpSettings,
+        conn: RedisConn,
+        history: Recorder,
+    ) -> Result<Self, String> {
         let mut clients: HashMap<TlsOptions, reqwest::Client> = HashMap::new();
         let mut ready = HashMap::new();
         for config in webhooks {
@@ -86,19 +104,45 @@ impl Webhooks {
                 config.name.clone(),
                 Ready {
                     config: config.clone(),
-                    templates,
+                    templates: Arc::new(templates),
                     signer,
                     client,
+                    limits: Limits::of(config),
+                    running: AtomicU64::new(0),
                 },
             );
         }
         let destinations = http
             .policy()
             .map_err(|e| format!("key 'http.allow': {e}"))?;
-        Ok(Webhooks {
-            ready,
-            destinations,
+        Ok(Self {
+            inner: Arc::new(Webhooks {
+                ready,
+                destinations,
+                max_body: http.max_body.bytes(),
+                conn,
+                history,
+            }),
         })
+    }
+
+    /// The limits of every limited webhook, for the periodic sweep.
+    pub fn limits(&self) -> Vec<Limits> {
+        self.inner
+            .ready
+            .values()
+            .filter_map(|hook| hook.limits.clone())
+            .collect()
+    }
+
+    /// Deliveries running in this process now, per webhook that has any.
+    pub fn running(&self) -> Vec<(String, u64)> {
+        self.inner
+            .ready
+            .iter()
+            .map(|(name, hook)| (name.clone(), hook.running.load(Ordering::Relaxed)))
+            .filter(|(_, count)| *count > 0)
+            .collect()
     }
 }
 
@@ -141,7 +185,128 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     })?;
     let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure::new(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
     let ctx = context(&mut call)?;
-    let RenderedRequest { url, headers, body } = hook.templates.render(&ctx)?;
+    let slot = match &hook.limits {
+        Some(limits) => Some(take_slot(&webhooks, limits, &call.job_id).await?),
+        None => None,
+    };
+    hook.running.fetch_add(1, Ordering::Relaxed);
+    let _running = Running(&hook.running);
+    let started = chrono::Utc::now();
+    let answer = attempt(&webhooks, hook, &call, ctx).await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(failure) => {
+            // Nothing was sent: the slot goes back, the circuit is not moved.
+            if let Some(slot) = slot {
+                slot.end(Ending::Aborted, "not sent").await;
+            }
+            return Err(failure);
+        }
+    };
+    let ending = match answer.status {
+        Some(status) if (200..300).contains(&status) => Ending::Ok,
+        Some(410) => Ending::Gone,
+        _ => Ending::Failed,
+    };
+    let status = answer.status_text();
+    if let Some(slot) = slot {
+        slot.end(ending, &status).await;
+    }
+    webhooks.history.record(Attempt {
+        webhook: name,
+        ok: answer.ok(),
+        status,
+        at: timestamp::now(),
+        limited: hook.limits.is_some(),
+    });
+    outcome(&answer, answer.details(call.attempt, started))
+}
+
+/// Counts a running delivery down when it ends, however it ends.
+struct Running<'a>(&'a AtomicU64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A slot of a limited webhook, held until the attempt ends. Dropped without [`Slot::end`] (the
+/// job timed out, was stopped, or the worker is shutting down cold), it is given back without
+/// moving the circuit.
+struct Slot {
+    limits: Limits,
+    conn: RedisConn,
+    job_id: String,
+    ended: bool,
+}
+
+impl Slot {
+    async fn end(mut self, ending: Ending, status: &str) {
+        self.ended = true;
+        if let Err(error) = self
+            .limits
+            .done(&mut self.conn, &self.job_id, ending, status)
+            .await
+        {
+            // The lease ends by itself; the sweep then lets the waiting jobs go.
+            tracing::warn!("cannot record the end of delivery {}: {error}", self.job_id);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let (limits, mut conn, id) = (self.limits.clone(), self.conn.clone(), self.job_id.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = limits
+                    .done(&mut conn, &id, Ending::Aborted, "interrupted")
+                    .await;
+            });
+        }
+    }
+}
+
+/// Asks the webhook's limits for a slot; a delivery that may not start now waits (parked, no
+/// retry used).
+async fn take_slot(webhooks: &Webhooks, limits: &Limits, job_id: &str) -> Result<Slot, JobFailure> {
+    let mut conn = webhooks.conn.clone();
+    match limits.gate(&mut conn, job_id).await {
+        Ok(Gate::Go) => Ok(Slot {
+            limits: limits.clone(),
+            conn,
+            job_id: job_id.to_string(),
+            ended: false,
+        }),
+        Ok(Gate::Wait(park, why)) => Err(JobFailure::park(why, park)),
+        Err(error) => Err(JobFailure::new(format!(
+            "cannot check the delivery limits in Redis: {error}"
+        ))
+        .retry_after(Some(5))),
+    }
+}
+
+/// Renders, signs and sends one attempt. `Err` is a failure before anything was sent (a
+/// template, a refused destination, a body over the limit).
+async fn attempt(
+    webhooks: &Webhooks,
+    hook: &Ready,
+    call: &JobCall,
+    ctx: WebhookContext,
+) -> Result<Answer, JobFailure> {
+    let RenderedRequest { url, headers, body } = render(hook, ctx).await?;
+    if body.len() > webhooks.max_body {
+        return Err(JobFailure::new(format!(
+            "Request body for webhook {} is {} bytes, over [http] max_body ({} bytes); not sent",
+            hook.config.name,
+            body.len(),
+            webhooks.max_body
+        )));
+    }
     let method = reqwest::Method::from_bytes(hook.config.http_method.as_str().as_bytes())
         .expect("configured methods are valid");
     // Parsed once: for the log-safe form, the destination check and the request itself.
@@ -174,145 +339,72 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     for (header, value) in &signature {
         request = request.header(*header, value.as_str());
     }
-    tracing::debug!(
-        "Sending {method} request to {safe_url} ({} {})",
-        ctx.object_type,
-        ctx.event
-    );
-    let response = request.body(body).send().await.map_err(|e| {
-        JobFailure::new(describe_send_error(
-            &e,
-            &method,
-            &safe_url,
-            hook.config.timeout,
-        ))
-    })?;
-    let status = response.status().as_u16();
-    if response.status().is_success() {
-        return Ok(Value::from(format!(
-            "Status {status} returned, webhook successfully processed."
-        )));
-    }
-    let retry_after = retry_after(&response, std::time::SystemTime::now());
-    let content = first_bytes(response, REASON_BODY_BYTES).await;
-    Err(JobFailure::new(format!(
-        "Status {status} returned with content '{content}', webhook FAILED to process."
-    ))
-    .retry_after(retry_after))
+    tracing::debug!("Sending {method} request to {safe_url}");
+    Ok(request::send(request.body(body), &method, &safe_url, hook.config.timeout).await)
 }
 
-/// The seconds a 429 or 503 answer asks the client to wait (`Retry-After`, as seconds or as an
-/// HTTP date), so that a retry does not come back sooner than the endpoint allows.
-fn retry_after(response: &reqwest::Response, now: std::time::SystemTime) -> Option<u64> {
-    if !matches!(response.status().as_u16(), 429 | 503) {
-        return None;
+/// The templates rendered on a blocking thread when there are any (rendering is bounded, but
+/// even bounded work must not hold up the runtime that carries every other delivery); the
+/// default body alone is cheap and built in place.
+async fn render(hook: &Ready, ctx: WebhookContext) -> Result<RenderedRequest, JobFailure> {
+    if !hook.templates.has_templates() {
+        return Ok(hook.templates.render(&ctx)?);
     }
-    parse_retry_after(response.headers().get("retry-after")?.to_str().ok()?, now)
+    let templates = hook.templates.clone();
+    tokio::task::spawn_blocking(move || templates.render(&ctx))
+        .await
+        .map_err(|e| JobFailure::new(format!("rendering the templates failed: {e}")))?
+        .map_err(JobFailure::from)
 }
 
-/// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date (a date in the past is 0).
-fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(seconds);
+/// The job's outcome for an answer: 2XX finishes it, anything else fails it, both with the
+/// attempt's details.
+fn outcome(answer: &Answer, details: Value) -> JobOutcome {
+    if let Some(status) = answer.status.filter(|_| answer.ok()) {
+        return Ok(JobSuccess {
+            value: Value::from(format!(
+                "Status {status} returned, webhook successfully processed."
+            )),
+            details: Some(details),
+        });
     }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).map_or(0, |d| d.as_secs()))
+    let reason = match (answer.status, &answer.error) {
+        (Some(status), _) => format!(
+            "Status {status} returned with content '{}', webhook FAILED to process.",
+            answer.excerpt
+        ),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no answer".into(),
+    };
+    Err(JobFailure::new(reason)
+        .retry_after(answer.retry_after)
+        .with_details(details))
 }
 
-/// The first `limit` bytes of an answer's body, without downloading the rest, shown as text
-/// with control characters escaped.
-async fn first_bytes(mut response: reqwest::Response, limit: usize) -> String {
-    let mut bytes = Vec::new();
-    while bytes.len() < limit {
-        match tokio::time::timeout(Duration::from_secs(5), response.chunk()).await {
-            Ok(Ok(Some(chunk))) => bytes.extend_from_slice(&chunk),
-            _ => break,
+/// How many deliveries of each webhook this process runs now (see [`Deliveries::running`]),
+/// and the sweep of the limited webhooks: what a worker does beside delivering, until aborted.
+pub async fn keep_up(deliveries: Deliveries, worker: String) {
+    let limits = deliveries.limits();
+    let mut conn = deliveries.inner.conn.clone();
+    let key = super::keys::in_flight(&worker);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut ticks: u64 = 0;
+    loop {
+        tick.tick().await;
+        ticks += 1;
+        if let Err(error) = limits::sweep(&mut conn, &limits).await {
+            tracing::debug!("the sweep of webhook limits failed: {error}");
         }
-    }
-    bytes.truncate(limit);
-    String::from_utf8_lossy(&bytes)
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() && c != '\n' {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
+        if ticks % 10 == 0 {
+            let running = deliveries.running();
+            let mut pipe = redis::pipe();
+            pipe.atomic().del(&key);
+            if !running.is_empty() {
+                pipe.hset_multiple(&key, &running).expire(&key, 10);
             }
-        })
-        .collect()
-}
-
-/// A reason for a request that got no answer: timeout, refused, TLS, redirect loop…
-fn describe_send_error(
-    error: &reqwest::Error,
-    method: &reqwest::Method,
-    url: &str,
-    timeout: u64,
-) -> String {
-    if error.is_timeout() {
-        return format!("Request to {url} timed out after {timeout} seconds");
-    }
-    let mut causes = Vec::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !causes.iter().any(|c: &String| c.contains(&text)) {
-            causes.push(text);
+            if let Err(error) = pipe.query_async::<()>(&mut conn).await {
+                tracing::debug!("cannot publish deliveries in flight: {error}");
+            }
         }
-        source = cause.source();
-    }
-    let kind = if error.is_redirect() {
-        "Too many redirects"
-    } else if error.is_connect() {
-        "Connection failed"
-    } else {
-        "Request failed"
-    };
-    let detail = if causes.is_empty() {
-        error.without_url_text()
-    } else {
-        causes.join(": ")
-    };
-    format!("{kind} for {method} {url}: {detail}")
-}
-
-trait WithoutUrlText {
-    fn without_url_text(&self) -> String;
-}
-
-impl WithoutUrlText for reqwest::Error {
-    fn without_url_text(&self) -> String {
-        let mut copy_text = self.to_string();
-        if let Some(url) = self.url() {
-            copy_text = copy_text.replace(url.as_str(), &without_credentials(url.as_str()));
-        }
-        copy_text
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after(" 120 ", now), Some(120));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
-        assert_eq!(parse_retry_after(&later, now), Some(90));
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
-        assert_eq!(parse_retry_after(&earlier, now), Some(0));
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-5", now), None);
-    }
-
-    #[test]
-    fn retry_after_is_capped() {
-        let failure = JobFailure::new("x").retry_after(Some(10_000_000));
-        assert_eq!(
-            failure.retry_after,
-            Some(crate::rq::functions::MAX_RETRY_AFTER_SECS)
-        );
     }
 }

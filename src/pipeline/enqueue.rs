@@ -63,7 +63,9 @@ impl Routing {
         if !self.ordered.contains(webhook) {
             return None;
         }
-        let id = data.get("id").filter(|id| id.is_number() || id.is_string())?;
+        let id = data
+            .get("id")
+            .filter(|id| id.is_number() || id.is_string())?;
         Some(serde_json::json!([webhook, object_type, id]).to_string())
     }
 }
@@ -104,7 +106,12 @@ pub fn jobs_for_event(routing: &Routing, event: &Event, now: &str) -> Vec<(NewJo
 }
 
 /// NetBox's `send_webhook` keyword arguments for one rule's delivery of an event.
-fn kwargs(rule: &EventRuleConfig, event: &Event, data: Value, timestamp: &str) -> Map<String, Value> {
+fn kwargs(
+    rule: &EventRuleConfig,
+    event: &Event,
+    data: Value,
+    timestamp: &str,
+) -> Map<String, Value> {
     let text = |value: &Option<String>| value.clone().map(Value::from).unwrap_or(Value::Null);
     let mut kwargs = Map::new();
     kwargs.insert("webhook".into(), Value::from(rule.webhook.clone()));
@@ -173,13 +180,10 @@ pub async fn enqueue_bulk<C: redis::aio::ConnectionLike>(
     while let Some(batch) = built.next().await {
         let (encoded, per_event) = batch.expect("building a batch does not panic");
         if let Some(encoded) = encoded {
-            encoded
-                .write(conn)
-                .await
-                .map_err(|error| BulkError {
-                    enqueued_events: out.len(),
-                    error,
-                })?;
+            encoded.write(conn).await.map_err(|error| BulkError {
+                enqueued_events: out.len(),
+                error,
+            })?;
         }
         out.extend(per_event);
     }
@@ -198,7 +202,10 @@ pub struct BulkError {
 
 /// The encoded jobs of one batch of events (`None` when no rule matched any), and the jobs of
 /// each event.
-fn encode_batch(routing: &Routing, events: &[Event]) -> (Option<queue::Encoded>, Vec<Vec<EnqueuedJob>>) {
+fn encode_batch(
+    routing: &Routing,
+    events: &[Event],
+) -> (Option<queue::Encoded>, Vec<Vec<EnqueuedJob>>) {
     let now = now_iso();
     let mut jobs = Vec::new();
     let mut per_event = Vec::with_capacity(events.len());

@@ -3,30 +3,80 @@
 //!
 //! - [`lines`]: many events as JSON lines, parsed on every core.
 //! - [`enqueue`]: events to jobs: each rule an event matches becomes one
-//!   `extras.webhooks.send_webhook` job, written as Python RQ writes jobs.
+//!   `extras.webhooks.send_webhook` job, written as Python RQ writes jobs; one object's jobs to
+//!   one webhook form a chain, each waiting for the one before.
 //! - [`deliver`]: [`Deliveries`], the job function that renders, signs and sends a webhook and
-//!   turns the answer into the job's outcome. [`worker_functions`] is how a worker gets it.
+//!   turns the answer into the job's outcome; [`request`] sends and reads the answer.
+//! - [`limits`]: `max_in_flight`, `rate_limit` and the circuit breaker, across all workers.
+//! - [`history`]: what is kept of each attempt, written in batches.
+//! - [`keys`], [`scripts`]: the pipeline's own Redis keys and Lua scripts.
+//!
+//! [`Delivering`] is how `manage rqworker` gets the job functions and the work beside them.
 
 pub mod deliver;
 pub mod enqueue;
+pub mod history;
+pub mod keys;
+pub mod limits;
 pub mod lines;
+pub mod request;
+pub mod scripts;
 
 pub use deliver::Deliveries;
 pub use enqueue::{enqueue_bulk, enqueue_events, jobs_for_event, BulkError, EnqueuedJob, Routing};
 
 use crate::{
     http::HttpSettings,
+    redis_conn::RedisConn,
     rq::functions::Functions,
     webhooks::{WebhookConfig, SEND_WEBHOOK},
 };
 
-/// The job functions of a worker that delivers these webhooks: the built-in ones and
-/// `extras.webhooks.send_webhook`. Fails, naming the webhook, when one cannot be prepared (a
-/// CA file that cannot be read, say).
-pub fn worker_functions(
-    webhooks: &[WebhookConfig],
-    http: &HttpSettings,
-) -> Result<Functions, String> {
-    let deliveries = Deliveries::new(webhooks, http)?;
-    Ok(Functions::builtin().register(SEND_WEBHOOK, deliveries))
+/// Webhook delivery in a worker: the job functions (the built-in ones and
+/// `extras.webhooks.send_webhook`), the periodic work beside them, and the history writer.
+pub struct Delivering {
+    deliveries: Deliveries,
+    history: tokio::task::JoinHandle<()>,
+}
+
+impl Delivering {
+    /// Prepares every webhook (fails, naming the webhook, when one cannot be prepared: a CA file
+    /// that cannot be read, say) and starts the history writer on `conn`.
+    pub fn start(
+        webhooks: &[WebhookConfig],
+        http: &HttpSettings,
+        conn: RedisConn,
+    ) -> Result<Self, String> {
+        let (recorder, history) = history::Recorder::start(conn.clone());
+        let deliveries = Deliveries::new(webhooks, http, conn, recorder);
+        match deliveries {
+            Ok(deliveries) => Ok(Self {
+                deliveries,
+                history,
+            }),
+            Err(error) => {
+                history.abort();
+                Err(error)
+            }
+        }
+    }
+
+    /// The job functions of a worker that delivers these webhooks.
+    pub fn functions(&self) -> Functions {
+        Functions::builtin().register(SEND_WEBHOOK, self.deliveries.clone())
+    }
+
+    /// The work beside deliveries for worker `name` (sweeping the limited webhooks, publishing
+    /// deliveries in flight); runs until aborted.
+    pub fn keep_up(&self, name: String) -> impl std::future::Future<Output = ()> + Send + 'static {
+        deliver::keep_up(self.deliveries.clone(), name)
+    }
+
+    /// Waits until every attempt recorded so far is written (call once the worker has stopped).
+    pub async fn finish(self) {
+        drop(self.deliveries);
+        if let Err(error) = self.history.await {
+            tracing::warn!("the delivery history writer stopped: {error}");
+        }
+    }
 }

@@ -19,6 +19,9 @@ pub struct JobCall {
     /// The execution id of this run (the job's member in the started registry is
     /// `<job_id>:<execution>`).
     pub execution: String,
+    /// Which run of the job this is: 1 for the first, 2 for the first retry (or the first run
+    /// after a requeue), and so on.
+    pub attempt: u32,
     /// Positional arguments.
     pub args: Vec<Value>,
     /// Keyword arguments.
@@ -29,8 +32,28 @@ pub struct JobCall {
 /// can say anything; a job parked for days would look lost).
 pub const MAX_RETRY_AFTER_SECS: u64 = 3600;
 
-/// Why a job failed; the reason becomes the failure reason stored in Redis.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A job that returned: its result, and what the job function wants kept about this run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSuccess {
+    /// The return value (RQ's `return_value`).
+    pub value: Value,
+    /// What the run was like (for a webhook: the answer's status and first bytes), kept with
+    /// the result in the job's results stream as the field `details`.
+    pub details: Option<Value>,
+}
+
+impl From<Value> for JobSuccess {
+    fn from(value: Value) -> Self {
+        Self {
+            value,
+            details: None,
+        }
+    }
+}
+
+/// Why a job did not finish. Usually a failure, whose reason becomes the failure reason stored
+/// in Redis; or, with [`park`](Self::park), a job set aside to wait (not a failure at all).
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobFailure {
     /// The failure reason, readable by a user.
     pub reason: String,
@@ -38,6 +61,21 @@ pub struct JobFailure {
     /// `Retry-After`); a retry waits `max(interval, retry_after)`, capped at
     /// [`MAX_RETRY_AFTER_SECS`]. It never adds a retry that the job does not have.
     pub retry_after: Option<u64>,
+    /// What the run was like, kept with the failure (see [`JobSuccess::details`]).
+    pub details: Option<Value>,
+    /// Not a failure: the job waits, uses no retry, and is written as deferred.
+    pub park: Option<Park>,
+}
+
+/// Where a job set aside by its function waits: the sorted set `key`, scored by the time it may
+/// be tried again. Whoever owns the set puts the job back on its queue (as `lua/lib.lua`'s
+/// deferred jobs are put back); the worker only moves it there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Park {
+    /// The sorted set it waits in.
+    pub key: String,
+    /// Its score: unix seconds it may run again.
+    pub until: f64,
 }
 
 impl JobFailure {
@@ -46,12 +84,28 @@ impl JobFailure {
         Self {
             reason: reason.into(),
             retry_after: None,
+            details: None,
+            park: None,
+        }
+    }
+
+    /// A job that must wait: `reason` says why (for the log), `park` where.
+    pub fn park(reason: impl Into<String>, park: Park) -> Self {
+        Self {
+            park: Some(park),
+            ..Self::new(reason)
         }
     }
 
     /// The same failure, asking any retry to wait at least `seconds`.
     pub fn retry_after(mut self, seconds: Option<u64>) -> Self {
         self.retry_after = seconds.map(|s| s.min(MAX_RETRY_AFTER_SECS));
+        self
+    }
+
+    /// The same failure, with what the run was like.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
         self
     }
 }
@@ -63,7 +117,7 @@ impl<E: std::fmt::Display> From<E> for JobFailure {
 }
 
 /// What a job function returns: a JSON result, or a failure reason.
-pub type JobOutcome = Result<Value, JobFailure>;
+pub type JobOutcome = Result<JobSuccess, JobFailure>;
 
 /// Code that runs jobs. Any `Fn(JobCall) -> impl Future<Output = JobOutcome>` is one; a type
 /// with state of its own (compiled templates, HTTP clients) implements it directly.
@@ -153,7 +207,7 @@ macro_rules! job_function {
 }
 
 async fn echo(call: JobCall) -> JobOutcome {
-    Ok(json!({ "args": call.args, "kwargs": call.kwargs }))
+    Ok(json!({ "args": call.args, "kwargs": call.kwargs }).into())
 }
 
 async fn sleep(call: JobCall) -> JobOutcome {
@@ -169,7 +223,7 @@ async fn sleep(call: JobCall) -> JobOutcome {
         )));
     }
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    Ok(json!({ "slept": seconds }))
+    Ok(json!({ "slept": seconds }).into())
 }
 
 async fn fail(call: JobCall) -> JobOutcome {
@@ -197,7 +251,8 @@ mod tests {
             functions.names(),
             ["manage.echo", "manage.fail", "manage.sleep"]
         );
-        let functions = functions.register("x.y", |_call: JobCall| async { Ok(Value::Null) });
+        let functions =
+            functions.register("x.y", |_call: JobCall| async { Ok(Value::Null.into()) });
         assert!(functions.find("x.y").is_some());
         assert!(functions.find("x.z").is_none());
     }

@@ -218,6 +218,12 @@ impl CompiledWebhook {
         &self.name
     }
 
+    /// Whether anything is rendered by a template (else the request is the literal URL and the
+    /// default body).
+    pub fn has_templates(&self) -> bool {
+        self.literal_url.is_none() || self.has_headers || self.has_body
+    }
+
     /// URL, headers (with `Content-Type`) and body for one delivery, converting the context for
     /// the templates at most once.
     pub fn render(&self, ctx: &WebhookContext) -> Result<RenderedRequest, RenderError> {

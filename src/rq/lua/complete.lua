@@ -1,23 +1,45 @@
 -- Writes the outcomes of a batch of jobs, each as RQ 2.12 does: status, registry, results stream,
 -- TTLs, and the removal from the started registry, all in one atomic step. A job that ended for
--- good (finished, failed, stopped) lets its dependents go (lib.lua's job_ended).
+-- good (finished, failed, stopped) lets its dependents go (lib.lua's job_ended). Every attempt
+-- gets a result in the job's results stream (kept to RQ's 10 newest): one that will be retried a
+-- RETRIED result (type 4), which RQ 2.12 itself does not write but reads. The job hash counts
+-- its attempts in 'manage_attempts'.
 -- ARGV: worker_key, worker_name, now (RQ timestamp), epoch (int), successes, failures,
---       working_seconds, idle ("1" when nothing is left in flight), then records of 10:
---       kind, id, queue, execution, payload, ttl, started (float), ended (float), x1, x2
+--       working_seconds, idle ("1" when nothing is left in flight), then records of 12:
+--       kind, id, queue, execution, payload, ttl, started (float), ended (float), x1, x2, x3,
+--       details (JSON, or "" for none; stored in the result's 'details' field)
 -- kinds: ok (payload = base64 result or ""; ttl = result_ttl or "")
 --        fail / stopped (payload = base64(zlib(reason)); ttl = failure_ttl or "")
---        retry (x1 = interval seconds, x2 = retries left, payload = "1" to go to the front)
+--        retry (payload = base64(zlib(reason)); ttl = failure_ttl or ""; x1 = interval seconds,
+--               x2 = retries left, x3 = "1" to go to the front)
 --        requeue (back to the front of its queue, as queued: shutdown or abandoned)
+--        park (set aside by its function: deferred, in the sorted set x1 scored x2)
 local worker_key, worker_name, now = ARGV[1], ARGV[2], ARGV[3]
 local epoch = tonumber(ARGV[4])
+
+-- Appends a result to a job's stream, keeping RQ's cap of 10 exactly.
+local function result(id, fields, details)
+  if details ~= '' then
+    fields[#fields + 1] = 'details'
+    fields[#fields + 1] = details
+  end
+  redis.call('XADD', K.results(id), 'MAXLEN', 10, '*', unpack(fields))
+end
+
 local i = 9
-while i + 9 <= #ARGV do
+while i + 11 <= #ARGV do
   local kind, id, q, exec = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local payload, ttl, started, ended, x1, x2 = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
-  i = i + 10
+  local payload, ttl, started, ended = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local x1, x2, x3, details = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11]
+  i = i + 12
   local jkey = K.job(id)
   local rkey = K.results(id)
+  local run = {'worker_name', worker_name, 'execution_id', exec, 'execution_started_at', started,
+    'execution_ended_at', ended}
   redis.call('ZREM', K.started(q), id .. ':' .. exec)
+  if kind ~= 'requeue' and kind ~= 'park' and redis.call('EXISTS', jkey) == 1 then
+    redis.call('HINCRBY', jkey, 'manage_attempts', 1)
+  end
   if redis.call('EXISTS', jkey) == 0 then
     -- deleted while it ran: nothing left to record
   elseif kind == 'ok' then
@@ -27,13 +49,12 @@ while i + 9 <= #ARGV do
       redis.call('DEL', jkey)
     else
       redis.call('HSET', jkey, 'status', 'finished', 'ended_at', now, 'last_heartbeat', now)
+      local fields = {'type', 1, unpack(run)}
       if payload ~= '' then
-        redis.call('XADD', rkey, 'MAXLEN', '~', 10, '*', 'type', 1, 'worker_name', worker_name, 'return_value', payload,
-          'execution_id', exec, 'execution_started_at', started, 'execution_ended_at', ended)
-      else
-        redis.call('XADD', rkey, 'MAXLEN', '~', 10, '*', 'type', 1, 'worker_name', worker_name,
-          'execution_id', exec, 'execution_started_at', started, 'execution_ended_at', ended)
+        fields[#fields + 1] = 'return_value'
+        fields[#fields + 1] = payload
       end
+      result(id, fields, details)
       if result_ttl < 0 then
         redis.call('ZADD', K.finished(q), '+inf', id)
         redis.call('PERSIST', rkey)
@@ -48,8 +69,7 @@ while i + 9 <= #ARGV do
     if kind == 'stopped' then status = 'stopped' end
     redis.call('HSET', jkey, 'status', status, 'ended_at', now, 'last_heartbeat', now)
     job_ended(id, now)
-    redis.call('XADD', rkey, 'MAXLEN', '~', 10, '*', 'type', 2, 'worker_name', worker_name, 'exc_string', payload,
-      'execution_id', exec, 'execution_started_at', started, 'execution_ended_at', ended)
+    result(id, {'type', 2, 'exc_string', payload, unpack(run)}, details)
     local failure_ttl = tonumber(ttl)
     if failure_ttl and failure_ttl < 0 then
       redis.call('ZADD', K.failed(q), -1, id)
@@ -62,9 +82,11 @@ while i + 9 <= #ARGV do
   elseif kind == 'retry' then
     local interval = tonumber(x1) or 0
     redis.call('HSET', jkey, 'retries_left', x2, 'last_heartbeat', now)
+    result(id, {'type', 4, 'exc_string', payload, unpack(run)}, details)
+    if tonumber(ttl) then redis.call('EXPIRE', rkey, tonumber(ttl)) end
     if interval <= 0 then
       redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now)
-      if payload == '1' then
+      if x3 == '1' then
         redis.call('LPUSH', K.queue(q), id)
       else
         redis.call('RPUSH', K.queue(q), id)
@@ -78,6 +100,10 @@ while i + 9 <= #ARGV do
     redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now, 'started_at', '', 'worker_name', '')
     redis.call('LPUSH', K.queue(q), id)
     redis.call('SADD', K.queues, K.queue(q))
+  elseif kind == 'park' then
+    redis.call('HSET', jkey, 'status', 'deferred', 'started_at', '', 'worker_name', '')
+    redis.call('ZADD', K.deferred(q), epoch, id)
+    redis.call('ZADD', x1, x2, id)
   end
 end
 if redis.call('EXISTS', worker_key) == 1 then

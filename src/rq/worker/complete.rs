@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use crate::redis_conn::RedisConn;
+use serde_json::Value;
 use tokio::sync::mpsc;
+
+use crate::redis_conn::RedisConn;
 
 use super::execute::Outcome;
 use crate::rq::{scripts, serializer, timestamp};
@@ -24,6 +26,8 @@ pub struct Ended {
     pub execution: String,
     /// What happened.
     pub outcome: Outcome,
+    /// The job function's details of the run, kept with the result.
+    pub details: Option<Value>,
     /// The job's `result_ttl`, if set.
     pub result_ttl: Option<i64>,
     /// The job's `failure_ttl`, if set.
@@ -34,56 +38,59 @@ pub struct Ended {
     pub ended: f64,
 }
 
+/// Script arguments per ended job (see `lua/complete.lua`).
+const RECORD_LEN: usize = 12;
+
 /// Flat script arguments for one ended job (see `lua/complete.lua`).
-fn record(ended: &Ended) -> [String; 10] {
+fn record(ended: &Ended) -> [String; RECORD_LEN] {
     let ttl = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
-    let (kind, payload, ttl, x1, x2) = match &ended.outcome {
+    let none = String::new;
+    let (kind, payload, ttl, x1, x2, x3) = match &ended.outcome {
         Outcome::Finished(value) => {
             let payload = if value.is_null() {
-                String::new()
+                none()
             } else {
                 serializer::encode_result(value)
             };
-            (
-                "ok",
-                payload,
-                ttl(ended.result_ttl),
-                String::new(),
-                String::new(),
-            )
+            ("ok", payload, ttl(ended.result_ttl), none(), none(), none())
         }
         Outcome::Failed(reason) => (
             "fail",
             serializer::encode_exc(reason),
             ttl(ended.failure_ttl),
-            String::new(),
-            String::new(),
+            none(),
+            none(),
+            none(),
         ),
         Outcome::Stopped => (
             "stopped",
             serializer::encode_exc("Job stopped by user, work-horse terminated."),
             ttl(ended.failure_ttl),
-            String::new(),
-            String::new(),
+            none(),
+            none(),
+            none(),
         ),
         Outcome::Retry {
+            reason,
             interval,
             retries_left,
             at_front,
-            ..
         } => (
             "retry",
-            if *at_front { "1".into() } else { "0".into() },
-            String::new(),
+            serializer::encode_exc(reason),
+            ttl(ended.failure_ttl),
             interval.to_string(),
             retries_left.to_string(),
+            if *at_front { "1".into() } else { "0".into() },
         ),
-        Outcome::Requeue => (
-            "requeue",
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
+        Outcome::Requeue => ("requeue", none(), none(), none(), none(), none()),
+        Outcome::Park { key, until, .. } => (
+            "park",
+            none(),
+            none(),
+            key.clone(),
+            format!("{until:.3}"),
+            none(),
         ),
     };
     [
@@ -97,6 +104,12 @@ fn record(ended: &Ended) -> [String; 10] {
         format!("{:.6}", ended.ended),
         x1,
         x2,
+        x3,
+        ended
+            .details
+            .as_ref()
+            .map(Value::to_string)
+            .unwrap_or_default(),
     ]
 }
 
@@ -124,7 +137,7 @@ pub async fn write(
         .count();
     let working: f64 = batch
         .iter()
-        .filter(|e| !matches!(e.outcome, Outcome::Requeue))
+        .filter(|e| !matches!(e.outcome, Outcome::Requeue | Outcome::Park { .. }))
         .map(|e| (e.ended - e.started).max(0.0))
         .sum();
     let mut invocation = scripts::COMPLETE.prepare_invoke();

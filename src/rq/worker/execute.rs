@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 
 use super::fetch::Taken;
 use crate::rq::{
-    functions::{self, Functions, JobCall},
+    functions::{self, Functions, JobCall, JobFailure, JobSuccess},
     job::JobStatus,
 };
 
@@ -43,6 +43,16 @@ pub enum Outcome {
     Stopped,
     /// It goes back on its queue untouched (shutdown).
     Requeue,
+    /// Its function set it aside to wait (a delivery limit, an open circuit): it is written
+    /// as deferred into the sorted set `key`, scored `until`; it used no retry.
+    Park {
+        /// Why it waits.
+        reason: String,
+        /// The sorted set it waits in.
+        key: String,
+        /// When it may be tried again (unix seconds).
+        until: f64,
+    },
 }
 
 impl Outcome {
@@ -54,6 +64,25 @@ impl Outcome {
             Self::Retry { .. } => "retry",
             Self::Stopped => "stopped",
             Self::Requeue => "requeued",
+            Self::Park { .. } => "parked",
+        }
+    }
+}
+
+/// A job's outcome and what its function said about the run (kept with the result).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ran {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The function's details of the run, if any.
+    pub details: Option<Value>,
+}
+
+impl From<Outcome> for Ran {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            details: None,
         }
     }
 }
@@ -63,44 +92,68 @@ pub async fn run(
     taken: &Taken,
     functions: &Functions,
     interrupt: oneshot::Receiver<Interrupt>,
-) -> Outcome {
+) -> Ran {
+    match prepare(taken, functions) {
+        Ok((function, call, timeout)) => {
+            call_under_timeout(taken, function, call, timeout, interrupt).await
+        }
+        Err(outcome) => outcome.into(),
+    }
+}
+
+/// The function, call and timeout of a job, or the outcome of a job that cannot run.
+fn prepare<'f>(
+    taken: &Taken,
+    functions: &'f Functions,
+) -> Result<
+    (
+        &'f std::sync::Arc<dyn functions::JobFunction>,
+        JobCall,
+        Option<u64>,
+    ),
+    Outcome,
+> {
     let failed = |reason: String| failure(taken, reason, None);
-    if let Err(reason) = taken.job.status() {
-        return Outcome::Failed(reason);
+    let status = taken.job.status().map_err(Outcome::Failed)?;
+    if matches!(status, JobStatus::Canceled | JobStatus::Stopped) {
+        return Err(Outcome::Failed(format!("job was {status} before it ran")));
     }
-    if let Ok(JobStatus::Canceled | JobStatus::Stopped) = taken.job.status() {
-        return Outcome::Failed(format!(
-            "job was {} before it ran",
-            taken.job.status().map(|s| s.as_str()).unwrap_or("?")
-        ));
-    }
-    let call = match taken.job.call() {
-        Ok(call) => call,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    let timeout = match taken.job.timeout() {
-        Ok(timeout) => timeout,
-        Err(reason) => return Outcome::Failed(reason),
-    };
+    let call = taken.job.call().map_err(Outcome::Failed)?;
+    let timeout = taken.job.timeout().map_err(Outcome::Failed)?;
     // Unreadable retry fields would otherwise only show when the job fails, hiding its reason.
-    if let Err(reason) = taken.job.retry() {
-        return Outcome::Failed(reason);
-    }
+    taken.job.retry().map_err(Outcome::Failed)?;
     let Some(function) = functions.find(&call.func_name) else {
-        return failed(format!(
+        return Err(failed(format!(
             "no job function named {:?} is registered in this worker (known: {})",
             call.func_name,
             functions.names().join(", ")
-        ));
+        )));
     };
     let job_call = JobCall {
         job_id: taken.job.id.clone(),
         queue: taken.queue.clone(),
         execution: taken.execution.clone(),
+        attempt: taken
+            .job
+            .int("manage_attempts")
+            .ok()
+            .flatten()
+            .map_or(1, |done| done.max(0) as u32 + 1),
         args: call.args,
         kwargs: call.kwargs,
     };
-    let work = function.call(job_call);
+    Ok((function, job_call, timeout))
+}
+
+/// Calls the function under the job's timeout, unless the job is interrupted first.
+async fn call_under_timeout(
+    taken: &Taken,
+    function: &std::sync::Arc<dyn functions::JobFunction>,
+    call: JobCall,
+    timeout: Option<u64>,
+    interrupt: oneshot::Receiver<Interrupt>,
+) -> Ran {
+    let work = function.call(call);
     let timed = async {
         match timeout {
             Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), work)
@@ -111,13 +164,14 @@ pub async fn run(
     };
     tokio::select! {
         result = timed => match result {
-            Ok(value) => Outcome::Finished(value),
-            Err(functions::JobFailure { reason, retry_after }) => failure(taken, reason, retry_after),
+            Ok(JobSuccess { value, details }) => Ran { outcome: Outcome::Finished(value), details },
+            Err(JobFailure { reason, park: Some(park), .. }) => Outcome::Park { reason, key: park.key, until: park.until }.into(),
+            Err(JobFailure { reason, retry_after, details, .. }) => Ran { outcome: failure(taken, reason, retry_after), details },
         },
         Ok(why) = interrupt => match why {
             Interrupt::Stop => Outcome::Stopped,
             Interrupt::Requeue => Outcome::Requeue,
-        },
+        }.into(),
     }
 }
 

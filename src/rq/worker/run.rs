@@ -171,6 +171,11 @@ impl Worker {
         })
     }
 
+    /// The worker's name (`--name`, or the uuid4 hex it was given).
+    pub fn name(&self) -> &str {
+        &self.me.name
+    }
+
     /// Runs jobs until burst completion, `--max-jobs`, `--max-idle-time`, a shutdown command
     /// or a signal. The first SIGINT/SIGTERM stops taking jobs and lets running ones finish;
     /// a second puts running jobs back on their queues and exits at once.
@@ -368,12 +373,12 @@ impl Worker {
         );
         tokio::spawn(async move {
             let started = chrono::Utc::now();
-            let outcome = execute::run(&taken, &functions, interrupted).await;
+            let ran = execute::run(&taken, &functions, interrupted).await;
             let finished = chrono::Utc::now();
-            log_outcome(&taken, &outcome, finished - started);
-            match outcome {
+            log_outcome(&taken, &ran.outcome, finished - started);
+            match ran.outcome {
                 Outcome::Finished(_) => counts.finished.fetch_add(1, Ordering::Relaxed),
-                Outcome::Requeue => 0,
+                Outcome::Requeue | Outcome::Park { .. } => 0,
                 _ => counts.failed.fetch_add(1, Ordering::Relaxed),
             };
             let record = Ended {
@@ -382,7 +387,8 @@ impl Worker {
                 id: taken.job.id,
                 queue: taken.queue,
                 execution: taken.execution,
-                outcome,
+                outcome: ran.outcome,
+                details: ran.details,
                 started: timestamp::epoch_f64(started),
                 ended: timestamp::epoch_f64(finished),
             };
@@ -550,7 +556,10 @@ impl Controls {
 }
 
 fn log_outcome(taken: &Taken, outcome: &Outcome, took: chrono::TimeDelta) {
-    let level_needed = if matches!(outcome, Outcome::Failed(_) | Outcome::Retry { .. }) {
+    let level_needed = if matches!(
+        outcome,
+        Outcome::Failed(_) | Outcome::Retry { .. } | Outcome::Park { .. }
+    ) {
         tracing::Level::WARN
     } else {
         tracing::Level::INFO
@@ -571,6 +580,9 @@ fn log_outcome(taken: &Taken, outcome: &Outcome, took: chrono::TimeDelta) {
         } => tracing::warn!(
             "{queue}: {id} {func} failed in {ms:.1} ms, retry in {interval} s ({retries_left} left): {reason}"
         ),
+        Outcome::Park { reason, .. } => {
+            tracing::warn!("{queue}: {id} {func} waits (deferred, no retry used): {reason}")
+        }
         other => tracing::info!("{queue}: {id} {func} {} in {ms:.1} ms", other.label()),
     }
 }

@@ -1,14 +1,13 @@
 //! Webhooks as pure logic, in the order an event travels: [`event`] finds the rules an event
 //! triggers and the data each job carries; [`conditions`] is NetBox's condition language those
 //! rules use; [`config`] holds the `[[webhooks]]` and `[[event_rules]]` entries and checks them;
-//! [`render`] turns a webhook and a context into the URL, headers and body (with [`pyjson`]
-//! writing JSON as Python does); [`sign`] adds the signature headers. Nothing here touches
-//! Redis or the network.
+//! [`render`] turns a webhook and a context into the URL, headers and body (with
+//! [`crate::python`] writing values as Python does); [`sign`] adds the signature headers. Nothing
+//! here touches Redis or the network.
 
 pub mod conditions;
 pub mod config;
 pub mod event;
-pub mod pyjson;
 pub mod render;
 pub mod sign;
 

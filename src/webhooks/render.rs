@@ -15,16 +15,14 @@
 //! always present (`null` when there are none), as in the baseline job; NetBox leaves the key out
 //! when there are no snapshots. NetBox's `request` key is not produced: we carry no request.
 
-use std::borrow::Cow;
-
-use minijinja::value::{Kwargs, ValueKind};
+use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value as Template};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::config::WebhookConfig;
 use super::event::{webhook_event, Event};
-use super::pyjson;
+use crate::python;
 
 const URL: &str = "payload_url";
 const HEADERS: &str = "additional_headers";
@@ -81,7 +79,7 @@ impl WebhookContext {
 
     /// The default body: this context as Python's `json.dumps` writes it.
     pub fn default_body(&self) -> Vec<u8> {
-        pyjson::to_vec(self, None).expect("a context of JSON values always serializes")
+        python::json_dumps(self, None).expect("a context of JSON values always serializes")
     }
 }
 
@@ -313,7 +311,7 @@ fn environment() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_formatter(|out, state, value| {
-        let text = python_str(value);
+        let text = python::str(value);
         // A value printed into the headers may not start a new line: that would let data add
         // headers of its own (NetBox issue #22746).
         if state.name() == HEADERS && text.contains(|c: char| c.is_ascii_control()) {
@@ -349,7 +347,7 @@ pub fn is_http_url(url: &str) -> bool {
 
 /// NetBox's `header_safe`: the value as text without `[\x00-\x1f\x7f]`.
 fn header_safe(value: &Template) -> String {
-    let mut text = python_str(value).into_owned();
+    let mut text = python::str(value).into_owned();
     text.retain(|c| !c.is_ascii_control());
     text
 }
@@ -366,8 +364,8 @@ fn tojson(value: &Template, indent: Option<usize>, kwargs: Kwargs) -> Result<Tem
         Error::new(ErrorKind::InvalidOperation, "cannot serialize to JSON").with_source(e)
     };
     let json = sort_keys(serde_json::to_value(value).map_err(invalid)?);
-    let bytes = pyjson::to_vec(&json, indent).map_err(invalid)?;
-    let text = String::from_utf8(bytes).expect("pyjson writes ASCII");
+    let bytes = python::json_dumps(&json, indent).map_err(invalid)?;
+    let text = String::from_utf8(bytes).expect("json.dumps writes ASCII");
     let mut safe = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -396,82 +394,6 @@ fn sort_keys(value: Value) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
         other => other,
     }
-}
-
-/// Python's `str(value)` for template output: strings as they are, everything else as `repr`.
-fn python_str(value: &Template) -> Cow<'_, str> {
-    match value.as_str() {
-        Some(text) if value.kind() == ValueKind::String => Cow::Borrowed(text),
-        _ => {
-            let mut out = String::new();
-            python_repr(value, &mut out);
-            Cow::Owned(out)
-        }
-    }
-}
-
-/// Python's `repr` for the values a context holds. Strings escape quotes, backslashes and
-/// control characters; other non-printable characters are printed as they are (Python would
-/// escape some, such as U+2028).
-fn python_repr(value: &Template, out: &mut String) {
-    match value.kind() {
-        ValueKind::Undefined => {}
-        ValueKind::None => out.push_str("None"),
-        ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
-        ValueKind::Number if !value.is_integer() => out.push_str(&pyjson::float_repr(
-            f64::try_from(value.clone()).unwrap_or(f64::NAN),
-        )),
-        ValueKind::String => python_string_repr(value.as_str().unwrap_or_default(), out),
-        ValueKind::Seq => {
-            out.push('[');
-            for (i, item) in value.try_iter().into_iter().flatten().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_repr(&item, out);
-            }
-            out.push(']');
-        }
-        ValueKind::Map => {
-            out.push('{');
-            for (i, key) in value.try_iter().into_iter().flatten().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_repr(&key, out);
-                out.push_str(": ");
-                python_repr(&value.get_item(&key).unwrap_or_default(), out);
-            }
-            out.push('}');
-        }
-        _ => out.push_str(&value.to_string()),
-    }
-}
-
-fn python_string_repr(text: &str, out: &mut String) {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() || c == '\u{a0}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
 }
 
 /// Splits rendered header text as NetBox does and refuses what could not be sent safely.
@@ -736,15 +658,5 @@ X-Colon: a:b
     fn the_sandbox_has_no_loader() {
         let hook = compiled("body_template = \"{% include '/etc/passwd' %}\"");
         assert!(hook.render_body(&context()).is_err());
-    }
-
-    #[test]
-    fn strings_repr_like_python() {
-        let mut out = String::new();
-        python_string_repr("it's \"q\"\n\u{7}", &mut out);
-        assert_eq!(out, r#"'it\'s "q"\n\x07'"#);
-        out.clear();
-        python_string_repr("it's", &mut out);
-        assert_eq!(out, r#""it's""#);
     }
 }

@@ -236,6 +236,30 @@ pub fn repr(value: &Value, out: &mut String) {
     }
 }
 
+/// Python's name for the type of a template value, as error messages name it.
+pub fn type_name(value: &Value) -> &'static str {
+    match value.kind() {
+        ValueKind::Undefined => "Undefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String if value.is_safe() => "Markup",
+        ValueKind::String => "str",
+        ValueKind::Map => "dict",
+        _ if value.downcast_object_ref::<Tuple>().is_some() => "tuple",
+        _ => match value
+            .downcast_object_ref::<DictView>()
+            .map(|view| view.kind)
+        {
+            Some(DictViewKind::Keys) => "dict_keys",
+            Some(DictViewKind::Values) => "dict_values",
+            Some(DictViewKind::Items) => "dict_items",
+            None => "list",
+        },
+    }
+}
+
 fn write_items(items: impl Iterator<Item = Value>, out: &mut String) {
     for (i, item) in items.enumerate() {
         if i > 0 {
@@ -328,6 +352,11 @@ pub fn dict_view(map: Value, kind: DictViewKind) -> Value {
 }
 
 impl DictView {
+    /// Which view this is.
+    pub fn kind(&self) -> DictViewKind {
+        self.kind
+    }
+
     fn values(&self) -> Vec<Value> {
         let keys = self.map.try_iter().into_iter().flatten();
         match self.kind {

@@ -4,7 +4,7 @@
 
 use minijinja::value::{Value, ValueKind};
 
-use super::{repr, str, Tuple};
+use super::{repr, str, type_name, Tuple};
 
 /// The right-hand side of `%`.
 #[derive(Debug, Clone, Copy)]
@@ -190,22 +190,6 @@ fn number(
         .parse()
         .map(Some)
         .map_err(|_| format!("ValueError: {what} too big"))
-}
-
-/// Python's type name for the messages.
-fn type_name(value: &Value) -> &'static str {
-    match value.kind() {
-        ValueKind::Undefined => "Undefined",
-        ValueKind::None => "NoneType",
-        ValueKind::Bool => "bool",
-        ValueKind::Number if value.is_integer() => "int",
-        ValueKind::Number => "float",
-        ValueKind::String if value.is_safe() => "Markup",
-        ValueKind::String => "str",
-        ValueKind::Map => "dict",
-        _ if value.downcast_object_ref::<Tuple>().is_some() => "tuple",
-        _ => "list",
-    }
 }
 
 fn convert(conversion: char, value: &Value, spec: &Spec, index: usize) -> Result<String, String> {

@@ -8,13 +8,16 @@
 pub mod conditions;
 pub mod config;
 pub mod event;
+pub mod jinja;
 pub mod render;
 pub mod sign;
 
 pub use conditions::{matches, ConditionError, ConditionSet, InvalidCondition};
 pub use config::{validate, EventRuleConfig, HttpMethod, RetryConfig, Signing, WebhookConfig};
 pub use event::{matching_rules, merged_data, Event, EventType};
-pub use render::{CompiledWebhook, RenderError, RenderedRequest, WebhookContext};
+pub use render::{
+    check_template, CompiledWebhook, RenderError, RenderedRequest, TemplateField, WebhookContext,
+};
 pub use sign::Signer;
 pub mod deliver;
 pub mod enqueue;

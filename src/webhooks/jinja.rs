@@ -9,8 +9,8 @@
 //!   tests, functions and methods Jinja2 does not have (or that we do not offer), Python's dict
 //!   methods read as attributes, generators (`map`, `select`, …) where Jinja2 would print
 //!   `<generator object …>`, find no length or always be true, loaders and extensions NetBox
-//!   does not load. It also rewrites the operators minijinja computes differently (`~`, `%`,
-//!   `/`, `//`, `**`) and tuple literals into calls of our own functions, so that they follow
+//!   does not load. It also rewrites the operators minijinja computes differently (`~`, `+`,
+//!   `%`, `/`, `//`, `**`) and tuple literals into calls of our own functions, so that they follow
 //!   Python: `~` joins `str()` of both sides, `"%s" % x` formats, `(a, b)` is a tuple.
 //! - [`filters`], [`predicates`] (Jinja2's tests) and [`methods`] (Python's methods on `str`,
 //!   `list` and `dict`) implement Jinja2's and Python's behaviour; every value prints as Python's
@@ -39,6 +39,7 @@ pub const HEADERS_TEMPLATE: &str = "additional_headers";
 /// The functions the rewritten operators call; no template may use these names itself.
 const RESERVED_PREFIX: &str = "__manage_";
 const CONCAT: &str = "__manage_concat";
+const ADD: &str = "__manage_add";
 const MOD: &str = "__manage_mod";
 const DIV: &str = "__manage_div";
 const FLOORDIV: &str = "__manage_floordiv";
@@ -70,6 +71,7 @@ pub fn environment() -> Environment<'static> {
     env.add_function(CONCAT, |a: Value, b: Value| {
         Value::from(format!("{}{}", python::str(&a), python::str(&b)))
     });
+    env.add_function(ADD, methods::add);
     env.add_function(MOD, methods::modulo);
     env.add_function(DIV, methods::true_div);
     env.add_function(FLOORDIV, methods::floor_div);

@@ -253,6 +253,28 @@ impl CompiledWebhook {
         self.body(&mut Scope { ctx, value: None })
     }
 
+    /// One template's rendered text, before the URL check and the header parsing: what Jinja2's
+    /// `Template.render` returns in NetBox. A field without a template gives its literal URL or
+    /// the default body.
+    pub fn render_text(
+        &self,
+        field: TemplateField,
+        ctx: &WebhookContext,
+    ) -> Result<String, RenderError> {
+        let mut scope = Scope { ctx, value: None };
+        match field {
+            TemplateField::PayloadUrl => match &self.literal_url {
+                Some(url) => Ok(url.clone()),
+                None => self.run(URL, field, &mut scope),
+            },
+            TemplateField::AdditionalHeaders if !self.has_headers => Ok(String::new()),
+            TemplateField::BodyTemplate if !self.has_body => {
+                Ok(String::from_utf8(ctx.default_body()).expect("json.dumps writes ASCII"))
+            }
+            _ => self.run(field.key(), field, &mut scope),
+        }
+    }
+
     fn url(&self, scope: &mut Scope) -> Result<String, RenderError> {
         if let Some(url) = &self.literal_url {
             return Ok(url.clone());

@@ -3,7 +3,7 @@
 //! the operators minijinja computes differently into calls of our own functions.
 //!
 //! The rewrite works on the source text, at the offsets minijinja's parser records:
-//! `a ~ b` becomes `__manage_concat(a, b)` (likewise `%`, `/`, `//`, `**`), `(a, b)` becomes
+//! `a ~ b` becomes `__manage_concat(a, b)` (likewise `+`, `%`, `/`, `//`, `**`), `(a, b)` becomes
 //! `__manage_tuple(a, b)`. Line numbers stay the same.
 
 use std::collections::HashSet;
@@ -16,7 +16,7 @@ use minijinja::value::ValueKind;
 use super::filters::{FILTERS, GENERATORS, ITERATING, REFUSED};
 use super::methods::{DICT_METHODS, METHODS, MUTATING};
 use super::predicates::TESTS;
-use super::{CONCAT, DIV, FLOORDIV, MOD, POW, RESERVED_PREFIX, TUPLE};
+use super::{ADD, CONCAT, DIV, FLOORDIV, MOD, POW, RESERVED_PREFIX, TUPLE};
 
 /// Checks a template and returns the source minijinja renders, or why it is refused: each
 /// reason names the construct and says what to write instead.
@@ -38,6 +38,7 @@ pub fn prepare(name: &str, source: &str) -> Result<String, String> {
         edits: Vec::new(),
         refusals: Vec::new(),
         defined: HashSet::new(),
+        in_chain: false,
     };
     walker.collect_names(&tree);
     walker.stmt(&tree, 0);
@@ -95,6 +96,8 @@ struct Walker<'s> {
     edits: Vec<Edit>,
     refusals: Vec<String>,
     defined: HashSet<&'s str>,
+    /// Set while walking into the base of `a.b`, `a[b]`, `a[b:c]` or `a(b)`.
+    in_chain: bool,
 }
 
 /// Where an expression starts and ends in the source, over all its parts.
@@ -428,13 +431,10 @@ impl<'s> Walker<'s> {
                     };
                     self.refuse(why);
                 }
-                if let Some(kind) = lazy(receiver) {
-                    self.lazy_used(receiver, kind, Use::Index);
-                }
-                self.expr(receiver, depth + 1);
+                self.chain_base(receiver, Use::Index, depth + 1);
             }
             CallType::Block(_) => {}
-            CallType::Object(callee) => self.expr(callee, depth + 1),
+            CallType::Object(callee) => self.chain_base(callee, Use::Operand, depth + 1),
         }
         self.args(&call.args, depth + 1);
     }
@@ -443,6 +443,7 @@ impl<'s> Walker<'s> {
     fn rewrite_binop(&mut self, expr: &Expr<'s>, op: &BinOpKind, b: &ast::BinOp<'s>, depth: isize) {
         let (func, token) = match op {
             BinOpKind::Concat => (CONCAT, "~"),
+            BinOpKind::Add => (ADD, "+"),
             BinOpKind::Rem => (MOD, "%"),
             BinOpKind::Div => (DIV, "/"),
             BinOpKind::FloorDiv => (FLOORDIV, "//"),
@@ -487,12 +488,59 @@ impl<'s> Walker<'s> {
         });
     }
 
+    /// minijinja reads `-a.b` as `(-a).b`, Jinja2 as `-(a.b)`: the chain gets parentheses.
+    fn negated_chain(&mut self, expr: &Expr<'s>, depth: isize) {
+        let mut base = expr;
+        loop {
+            base = match base {
+                Expr::GetAttr(g) => &g.expr,
+                Expr::GetItem(g) => &g.expr,
+                Expr::Slice(s) => &s.expr,
+                Expr::Call(c) => &c.expr,
+                _ => break,
+            };
+        }
+        if std::ptr::eq(base, expr) {
+            return;
+        }
+        if let Expr::UnaryOp(u) = base {
+            if matches!(u.op, ast::UnaryOpKind::Neg) {
+                let (start, _) = extent(&u.expr);
+                let (_, end) = extent(expr);
+                self.edits.push(Edit {
+                    at: start,
+                    kind: EditKind::Open,
+                    order: depth,
+                    end: start,
+                    text: "(".into(),
+                });
+                self.edits.push(Edit {
+                    at: end,
+                    kind: EditKind::Close,
+                    order: -depth,
+                    end,
+                    text: ")".into(),
+                });
+            }
+        }
+    }
+
+    /// Walks into the base of a postfix expression (`base.attr`, `base[i]`, `base(…)`).
+    fn chain_base(&mut self, base: &Expr<'s>, how: Use, depth: isize) {
+        self.in_chain = true;
+        self.used(base, how, depth);
+        self.in_chain = false;
+    }
+
     fn expr(&mut self, expr: &Expr<'s>, depth: isize) {
         let inner = depth + 1;
+        if !std::mem::replace(&mut self.in_chain, false) {
+            self.negated_chain(expr, depth);
+        }
         match expr {
             Expr::Var(_) | Expr::Const(_) => {}
             Expr::Slice(s) => {
-                self.used(&s.expr, Use::Index, inner);
+                self.chain_base(&s.expr, Use::Index, inner);
                 for part in [&s.start, &s.stop, &s.step].into_iter().flatten() {
                     self.used(part, Use::Operand, inner);
                 }
@@ -602,10 +650,10 @@ impl<'s> Walker<'s> {
                         name = g.name
                     ));
                 }
-                self.used(&g.expr, Use::Index, inner);
+                self.chain_base(&g.expr, Use::Index, inner);
             }
             Expr::GetItem(g) => {
-                self.used(&g.expr, Use::Index, inner);
+                self.chain_base(&g.expr, Use::Index, inner);
                 self.used(&g.subscript_expr, Use::Operand, inner);
             }
             Expr::Call(c) => self.call(c, depth),
@@ -723,6 +771,10 @@ mod tests {
                 "{{ __manage_div(__manage_floordiv(7 , __manage_pow(2 , 3)) , 1) }}",
             ),
             ("{% set t = 1, 2 %}", "{% set t = __manage_tuple(1, 2) %}"),
+            (
+                "{{ -a.b[0] }}{{ -a|abs }}{{ -x.y() }}",
+                "{{ -(a.b[0]) }}{{ -a|abs }}{{ -(x.y()) }}",
+            ),
             (
                 "{{ (1,) }}{{ () }}{{ [1, 2] }}",
                 "{{ __manage_tuple(1,) }}{{ __manage_tuple() }}{{ [1, 2] }}",

@@ -9,7 +9,7 @@ use minijinja::{Environment, Error, State};
 
 use super::methods::{self, center, compare, number, Number};
 use super::{bind, fail};
-use crate::python::{self, DictView, DictViewKind, PercentArgs, Tuple};
+use crate::python::{self, DictViewKind, PercentArgs, Tuple};
 
 /// Every filter offered.
 pub(super) const FILTERS: &[&str] = &[
@@ -324,9 +324,7 @@ fn filter(state: &State, name: &str, value: Value, args: &[Value]) -> Result<Val
                 )),
                 ValueKind::Undefined => Ok(Value::from(0)),
                 ValueKind::Seq | ValueKind::Map => Ok(Value::from(value.len().unwrap_or(0))),
-                ValueKind::Iterable if value.downcast_object_ref::<DictView>().is_some() => {
-                    Ok(Value::from(value.try_iter()?.count()))
-                }
+                ValueKind::Iterable => Ok(Value::from(value.try_iter()?.count())),
                 _ => Err(fail(format!(
                     "TypeError: object of type '{}' has no len()",
                     python::type_name(&value)

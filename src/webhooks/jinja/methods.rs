@@ -758,6 +758,56 @@ fn overflow(op: &str) -> Error {
     ))
 }
 
+/// Python's `a + b`: numbers, text (escaping plain text joined to `Markup`, as markupsafe
+/// does), lists with lists and tuples with tuples.
+pub(super) fn add(a: Value, b: Value) -> Result<Value, Error> {
+    if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
+        if a.is_safe() || b.is_safe() {
+            let escape = |v: &Value, t: &str| {
+                if v.is_safe() {
+                    t.to_string()
+                } else {
+                    super::filters::html_escape(t)
+                }
+            };
+            return Ok(Value::from_safe_string(escape(&a, x) + &escape(&b, y)));
+        }
+        return Ok(Value::from(format!("{x}{y}")));
+    }
+    let is_tuple = |v: &Value| v.downcast_object_ref::<Tuple>().is_some();
+    let is_list =
+        |v: &Value| matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) && !is_tuple(v);
+    if (is_list(&a) && is_list(&b)) || (is_tuple(&a) && is_tuple(&b)) {
+        let mut items: Vec<Value> = a.try_iter()?.collect();
+        items.extend(b.try_iter()?);
+        return Ok(if is_tuple(&a) {
+            python::tuple(items)
+        } else {
+            Value::from(items)
+        });
+    }
+    if a.kind() == ValueKind::String || is_list(&a) || is_tuple(&a) {
+        let kind = if a.kind() == ValueKind::String {
+            "str"
+        } else {
+            python::type_name(&a)
+        };
+        if number(&b).is_some() || b.kind() != ValueKind::Undefined {
+            return Err(fail(format!(
+                "TypeError: can only concatenate {kind} (not \"{}\") to {kind}",
+                python::type_name(&b)
+            )));
+        }
+    }
+    match operands(&a, &b, "+")? {
+        (Number::Int(x), Number::Int(y)) => x
+            .checked_add(y)
+            .map(Value::from)
+            .ok_or_else(|| overflow("+")),
+        (x, y) => Ok(Value::from(as_float(&x) + as_float(&y))),
+    }
+}
+
 /// Python's `a % b`: string formatting when `a` is text, else the modulo with the sign of `b`.
 pub(super) fn modulo(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(format) = a.as_str() {
@@ -766,9 +816,7 @@ pub(super) fn modulo(a: Value, b: Value) -> Result<Value, Error> {
             .map_err(fail);
     }
     match operands(&a, &b, "%")? {
-        (Number::Int(_), Number::Int(0)) => Err(fail(
-            "ZeroDivisionError: integer division or modulo by zero",
-        )),
+        (Number::Int(_), Number::Int(0)) => Err(fail("ZeroDivisionError: integer modulo by zero")),
         (Number::Int(x), Number::Int(y)) => {
             let r = x % y;
             Ok(Value::from(if r != 0 && ((r < 0) != (y < 0)) {

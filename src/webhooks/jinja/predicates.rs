@@ -156,6 +156,7 @@ fn test(name: &str, value: &Value, args: &[Value]) -> Result<bool, Error> {
                 || value
                     .as_object()
                     .is_some_and(|o| matches!(o.repr(), ObjectRepr::Plain))
+                || is_macro(value)
         }
         "escaped" => {
             no_args(name, args)?;
@@ -197,6 +198,20 @@ fn test(name: &str, value: &Value, args: &[Value]) -> Result<bool, Error> {
             }
         }
     })
+}
+
+/// Whether a value is a macro: minijinja's macros are objects with exactly the keys `name`,
+/// `arguments` and `caller`, which JSON data does not produce as an object of its own.
+fn is_macro(value: &Value) -> bool {
+    value.kind() == ValueKind::Map
+        && value.as_object().is_some_and(|o| {
+            o.try_iter()
+                .map(|keys| keys.map(|k| k.to_string()).collect::<Vec<_>>())
+                .is_some_and(|keys| keys == ["name", "arguments", "caller"])
+        })
+        && value
+            .get_attr("arguments")
+            .is_ok_and(|a| a.kind() == ValueKind::Seq)
 }
 
 /// Python's `==`: lists and tuples are never equal to each other, undefined equals nothing.

@@ -151,3 +151,38 @@ fn every_template_renders_as_jinja2_or_is_refused_at_load() {
         problems.join("\n")
     );
 }
+
+/// `manage check` (and every command, which loads the same settings) names the webhook, the
+/// field and the construct, and says what to write instead.
+#[test]
+fn manage_check_refuses_templates_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manage.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[webhooks]]
+name = "site-hook"
+payload_url = "https://hooks.example.com/{{ data.tags|map(attribute='slug') }}"
+additional_headers = "X-Id: {{ '{}'.format(data.id) }}"
+body_template = "{{ data.name|split(' ') }}"
+"#,
+    )
+    .unwrap();
+    let outcome = manage::call_command(
+        "check",
+        ["--skip-redis", "--config", path.to_str().unwrap()],
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    for expected in [
+        "webhooks[0] (site-hook): key 'payload_url': data.tags|map(attribute='slug'): |map gives a generator in Jinja2, which prints as \"<generator object …>\"; add |list",
+        "webhooks[0] (site-hook): key 'additional_headers': '{}'.format(…): Python's str.format is not supported; write \"{{ a }}-{{ b }}\", or \"%s-%s\" % (a, b), or the format filter",
+        "webhooks[0] (site-hook): key 'body_template': there is no filter named 'split' in Jinja2 (NetBox would fail with \"No filter named 'split'\"); write x.split(',')",
+    ] {
+        assert!(
+            outcome.stderr.lines().any(|line| line.contains(expected)),
+            "missing {expected:?} in:\n{}",
+            outcome.stderr
+        );
+    }
+}

@@ -26,13 +26,8 @@ pub fn prepare(name: &str, source: &str) -> Result<String, String> {
             "names starting with {RESERVED_PREFIX} are reserved; rename them"
         ));
     }
-    let tree = parse(
-        source,
-        name,
-        SyntaxConfig::default(),
-        WhitespaceConfig::default(),
-    )
-    .map_err(|e| format!("invalid Jinja2 template: {e}"))?;
+    let tree = parse(source, name, SyntaxConfig, WhitespaceConfig::default())
+        .map_err(|e| format!("invalid Jinja2 template: {e}"))?;
     let mut walker = Walker {
         source,
         edits: Vec::new(),

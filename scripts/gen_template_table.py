@@ -410,8 +410,8 @@ ROWS = [
     ("no-dict-attr-values", "body", "{{ data.values }}", "data.values is Python's dict method values() in Jinja2, not the key 'values'; write data['values'] for the key, or data.values() to call it"),
     ("no-print-map", "body", "{{ data.tags|map(attribute='slug') }}", "data.tags|map(attribute='slug'): |map gives a generator in Jinja2, which prints as \"<generator object …>\"; add |list"),
     ("no-print-select", "body", "{{ data.numbers|select('odd') }}", "data.numbers|select('odd'): |select gives a generator in Jinja2, which prints as \"<generator object …>\"; add |list"),
-    ("no-reverse-text", "body", "{{ data.name|reverse }}", "data.name|reverse: |reverse gives a generator in Jinja2, which prints as \"<generator object …>\"; add |list (for text, write x[::-1])"),
-    ("no-print-reverse", "body", "{{ data.numbers|reverse }}", "data.numbers|reverse: |reverse gives a generator in Jinja2, which prints as \"<generator object …>\"; add |list (for text, write x[::-1])"),
+    ("no-reverse-text", "body", "{{ data.name|reverse }}", "data.name|reverse: |reverse gives an iterator in Jinja2 unless its input is text, which prints as \"<list_reverseiterator object …>\", and what the input is shows only at delivery; for text write x[::-1], for a list add |list"),
+    ("no-print-reverse", "body", "{{ data.numbers|reverse }}", "data.numbers|reverse: |reverse gives an iterator in Jinja2 unless its input is text, which prints as \"<list_reverseiterator object …>\", and what the input is shows only at delivery; for text write x[::-1], for a list add |list"),
     ("no-length-map", "body", "{{ data.tags|map(attribute='slug')|length }}", "data.tags|map(attribute='slug'): |map gives a generator in Jinja2, which has no length; add |list"),
     ("no-if-selectattr", "body", "{% if data.tags|selectattr('name', 'eq', 'x') %}found{% endif %}", "data.tags|selectattr('name', 'eq', 'x'): |selectattr gives a generator in Jinja2, which is always true; add |list"),
     ("no-set-generator", "body", "{% set slugs = data.tags|map(attribute='slug') %}{{ slugs|join(',') }}{{ slugs|join(',') }}", "data.tags|map(attribute='slug'): |map gives a generator in Jinja2, which can be read only once; add |list"),
@@ -490,6 +490,10 @@ def main():
             expected, error = render(field, source), None
         except Exception as e:  # Jinja2's own failure, recorded as text
             expected, error = None, "%s: %s" % (type(e).__name__, e)
+        if expected is not None:
+            # Objects Jinja2 prints with their address (generators, bound methods): keep the
+            # file the same from one run to the next.
+            expected = re.sub(r" at 0x[0-9a-f]+>", " at 0x…>", expected)
         if reason is not None:
             outcome = "refused"
         elif error is not None:

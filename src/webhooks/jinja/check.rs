@@ -379,13 +379,19 @@ impl<'s> Walker<'s> {
             Use::Filter(_) => "which this filter does not read as a list",
             Use::Operand => "which is not a list to compute with",
         };
-        let advice = if filter == "reverse" {
-            "; add |list (for text, write x[::-1])"
-        } else {
-            "; add |list"
-        };
+        if filter == "reverse" {
+            let consequence = if how == Use::Print {
+                "which prints as \"<list_reverseiterator object …>\""
+            } else {
+                consequence
+            };
+            self.refuse(format!(
+                "{text}: |reverse gives an iterator in Jinja2 unless its input is text, {consequence}, and what the input is shows only at delivery; for text write x[::-1], for a list add |list"
+            ));
+            return;
+        }
         self.refuse(format!(
-            "{text}: |{filter} gives a generator in Jinja2, {consequence}{advice}"
+            "{text}: |{filter} gives a generator in Jinja2, {consequence}; add |list"
         ));
     }
 

@@ -3,7 +3,8 @@
 # Debian's redis-server and redis-sentinel (when missing; tests/sentinel.rs runs three
 # sentinels), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
 # background-tasks page is tested in a real browser), and a Python virtualenv with rq==2.12.0
-# (the interop partner in the tests).
+# (the interop partner in the tests) and jinja2==3.1.6 (NetBox's renderer, the oracle of the
+# template tests and of scripts/gen_template_table.py).
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,8 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 VENV=${MANAGE_VENV:-$PWD/.venv}
-if ! "$VENV/bin/python" -c 'import rq, requests, standardwebhooks; assert rq.__version__ == "2.12.0"' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c 'import rq, requests, standardwebhooks, jinja2; assert rq.__version__ == "2.12.0" and jinja2.__version__ == "3.1.6"' >/dev/null 2>&1; then
   echo "setup: creating the Python RQ virtualenv in $VENV" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check 'rq==2.12.0' 'requests' 'standardwebhooks'
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'rq==2.12.0' 'jinja2==3.1.6' 'requests' 'standardwebhooks'
 fi

@@ -8,6 +8,8 @@
 //! - [`context`]: what a command gets: settings, output, the shared Redis connection and HTTP client.
 //! - [`destinations`]: which addresses webhooks may reach (`[http] block_private`, `allow`).
 //! - [`error`]: [`CommandError`], printed as `CommandError: …` with an exit code.
+//! - [`python`]: Python's text for values (`repr`, `str`, `json.dumps`, `pprint`, `%`), shared by
+//!   RQ's job descriptions and the webhook templates.
 //! - [`webhooks`]: events to rules (NetBox conditions), templates to URL, headers and body, and
 //!   signatures; pure logic, no Redis or HTTP.
 //! - [`receiver`]: the `webhook_receiver` HTTP listener that prints what it gets.
@@ -29,6 +31,7 @@ pub mod http;
 pub mod logging;
 pub mod output;
 pub mod pipeline;
+pub mod python;
 pub mod receiver;
 pub mod redis_conn;
 pub mod redis_url;

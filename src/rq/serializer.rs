@@ -5,6 +5,8 @@ use base64::Engine;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde_json::{Map, Value};
 
+use crate::python;
+
 /// Why a job's `data` cannot be run. The text becomes the job's failure reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -239,52 +241,8 @@ pub fn decode_exc(b64: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(&decompress_or_raw(&bytes)).into_owned())
 }
 
-/// Python's `repr` of a JSON value, for RQ's call-string descriptions.
-pub fn python_repr(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("None"),
-        Value::Bool(true) => out.push_str("True"),
-        Value::Bool(false) => out.push_str("False"),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => {
-            out.push('\'');
-            for c in s.chars() {
-                match c {
-                    '\'' => out.push_str("\\'"),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
-                }
-            }
-            out.push('\'');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_repr(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_repr(&Value::String(key.clone()), out);
-                out.push_str(": ");
-                python_repr(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// RQ's description of a call, `func(1, 'a', key=True)`, cut at `limit` characters so that a
-/// large payload is not stored twice.
+/// RQ's description of a call, `func(1, 'a', key=True)`, with Python's `repr` of each argument
+/// (`crate::python::json_repr`), cut at `limit` bytes so that a large payload is not stored twice.
 pub fn call_string(call: &Call, limit: usize) -> String {
     let mut out = String::with_capacity(64);
     out.push_str(&call.func_name);
@@ -295,7 +253,7 @@ pub fn call_string(call: &Call, limit: usize) -> String {
             out.push_str(", ");
         }
         first = false;
-        python_repr(arg, &mut out);
+        python::json_repr(arg, &mut out);
         if out.len() > limit {
             break;
         }
@@ -310,7 +268,7 @@ pub fn call_string(call: &Call, limit: usize) -> String {
         first = false;
         out.push_str(key);
         out.push('=');
-        python_repr(value, &mut out);
+        python::json_repr(value, &mut out);
     }
     if out.len() > limit {
         let mut cut = limit;

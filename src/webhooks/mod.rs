@@ -2,7 +2,7 @@
 //! triggers and the data each job carries ([`event_type`] names what happened); [`conditions`]
 //! is NetBox's condition language those rules use; [`config`] holds the `[[webhooks]]` and
 //! `[[event_rules]]` entries and [`validate`] checks them; [`render`] turns a webhook and a
-//! context into the URL, headers and body (with [`pyjson`] writing JSON as Python does);
+//! context into the URL, headers and body (with [`crate::python`] writing values as Python does; [`jinja`] is the Jinja2-compatible environment);
 //! [`sign`] adds the signature headers. Nothing here touches Redis or the network: given the
 //! same input it returns the same bytes. [`pipeline`](crate::pipeline) joins it to Redis and HTTP.
 
@@ -10,7 +10,7 @@ pub mod conditions;
 pub mod config;
 pub mod event;
 pub mod event_type;
-pub mod pyjson;
+pub mod jinja;
 pub mod render;
 pub mod sign;
 pub mod validate;
@@ -19,7 +19,9 @@ pub use conditions::{matches, ConditionError, ConditionSet, InvalidCondition};
 pub use config::{EventRuleConfig, HttpMethod, Ordering, RetryConfig, Signing, WebhookConfig};
 pub use event::{matching_rules, merged_data, Event};
 pub use event_type::EventType;
-pub use render::{CompiledWebhook, RenderError, RenderedRequest, WebhookContext};
+pub use render::{
+    check_template, CompiledWebhook, RenderError, RenderedRequest, TemplateField, WebhookContext,
+};
 pub use sign::Signer;
 pub use validate::validate;
 

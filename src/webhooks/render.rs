@@ -1,13 +1,15 @@
 //! Turning a webhook and an event into the URL, headers and body to send, with Jinja2 templates
 //! rendered by `minijinja` as NetBox renders them with Jinja2's `SandboxedEnvironment`.
 //!
-//! Each webhook's templates are compiled once into a [`CompiledWebhook`] and reused for every
-//! delivery. The environment has no loader and no access to the process environment (NetBox's
-//! `env` filter is not provided). Undefined names render as empty text, attribute access on them
-//! fails, as with Jinja2's default `Undefined`. Values print as Python's `str()` prints them
-//! (`None`, `True`, `1e+16`, `['a', 'b']`), so a header or URL template gives the same text as
-//! in NetBox. `tojson` is Jinja2's: sorted keys, Python separators, `<>&'` escaped.
-//! `header_safe` strips control characters, as NetBox's filter does.
+//! Each webhook's templates are checked and compiled once into a [`CompiledWebhook`] and reused
+//! for every delivery. The language is Jinja2's as NetBox has it ([`super::jinja`]): Python's
+//! methods, Jinja2's filters and tests, values printed as Python's `str()` prints them (`None`,
+//! `True`, `1e+16`, `['a', 'b']`, `('x', 1)`). What would render differently from NetBox, or fail
+//! at delivery for a reason that can be known at load, is refused by [`check_template`] when the
+//! settings load, with the construct and what to write instead. Undefined names render as empty
+//! text, attribute access on them fails, as with Jinja2's default `Undefined`. `tojson` is
+//! Jinja2's: sorted keys, Python separators, `<>&'` escaped. `header_safe` strips control
+//! characters, as NetBox's filter does.
 //!
 //! The default body (no `body_template`) is the context as Python's `json.dumps` writes it, keys
 //! in the order `event, timestamp, object_type, username, request_id, data, snapshots`, byte for
@@ -15,20 +17,18 @@
 //! always present (`null` when there are none), as in the baseline job; NetBox leaves the key out
 //! when there are no snapshots. NetBox's `request` key is not produced: we carry no request.
 
-use std::borrow::Cow;
-
-use minijinja::value::{Kwargs, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value as Template};
+use minijinja::{Environment, Value as Template};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::config::WebhookConfig;
 use super::event::Event;
 use super::event_type::webhook_event;
-use super::pyjson;
+use super::jinja;
+use crate::python;
 
 const URL: &str = "payload_url";
-const HEADERS: &str = "additional_headers";
+const HEADERS: &str = jinja::HEADERS_TEMPLATE;
 const BODY: &str = "body_template";
 
 /// What templates see, and what the default body is: NetBox's webhook context. Field order is the
@@ -82,7 +82,7 @@ impl WebhookContext {
 
     /// The default body: this context as Python's `json.dumps` writes it.
     pub fn default_body(&self) -> Vec<u8> {
-        pyjson::to_vec(self, None).expect("a context of JSON values always serializes")
+        python::json_dumps(self, None).expect("a context of JSON values always serializes")
     }
 }
 
@@ -181,26 +181,28 @@ impl CompiledWebhook {
             field,
             message,
         };
-        let mut env = environment();
+        let mut env = jinja::environment();
+        let mut add = |field: TemplateField, source: &str| {
+            let prepared = jinja::prepare(field.key(), source).map_err(|m| fail(field, m))?;
+            env.add_template_owned(field.key(), prepared)
+                .map_err(|e| fail(field, e.to_string()))
+        };
         let literal_url = if is_template(&webhook.payload_url) {
-            env.add_template_owned(URL, webhook.payload_url.clone())
-                .map_err(|e| fail(TemplateField::PayloadUrl, e.to_string()))?;
+            add(TemplateField::PayloadUrl, &webhook.payload_url)?;
             None
         } else {
             check_url(&webhook.payload_url).map_err(|m| fail(TemplateField::PayloadUrl, m))?;
             Some(webhook.payload_url.clone())
         };
-        for (name, source, field) in [
+        for (source, field) in [
             (
-                HEADERS,
                 &webhook.additional_headers,
                 TemplateField::AdditionalHeaders,
             ),
-            (BODY, &webhook.body_template, TemplateField::BodyTemplate),
+            (&webhook.body_template, TemplateField::BodyTemplate),
         ] {
             if !source.is_empty() {
-                env.add_template_owned(name, source.clone())
-                    .map_err(|e| fail(field, e.to_string()))?;
+                add(field, source)?;
             }
         }
         Ok(Self {
@@ -258,6 +260,28 @@ impl CompiledWebhook {
         self.body(&mut Scope { ctx, value: None })
     }
 
+    /// One template's rendered text, before the URL check and the header parsing: what Jinja2's
+    /// `Template.render` returns in NetBox. A field without a template gives its literal URL or
+    /// the default body.
+    pub fn render_text(
+        &self,
+        field: TemplateField,
+        ctx: &WebhookContext,
+    ) -> Result<String, RenderError> {
+        let mut scope = Scope { ctx, value: None };
+        match field {
+            TemplateField::PayloadUrl => match &self.literal_url {
+                Some(url) => Ok(url.clone()),
+                None => self.run(URL, field, &mut scope),
+            },
+            TemplateField::AdditionalHeaders if !self.has_headers => Ok(String::new()),
+            TemplateField::BodyTemplate if !self.has_body => {
+                Ok(String::from_utf8(ctx.default_body()).expect("json.dumps writes ASCII"))
+            }
+            _ => self.run(field.key(), field, &mut scope),
+        }
+    }
+
     fn url(&self, scope: &mut Scope) -> Result<String, RenderError> {
         if let Some(url) = &self.literal_url {
             return Ok(url.clone());
@@ -309,31 +333,15 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
-/// Whether a template compiles, without rendering it (for configuration checks).
-pub fn check_syntax(source: &str) -> Result<(), Error> {
-    environment().template_from_str(source).map(|_| ())
-}
-
-/// The sandbox every webhook renders in.
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Lenient);
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.set_formatter(|out, state, value| {
-        let text = python_str(value);
-        // A value printed into the headers may not start a new line: that would let data add
-        // headers of its own (NetBox issue #22746).
-        if state.name() == HEADERS && text.contains(|c: char| c.is_ascii_control()) {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                "a value printed into a header contains a control character (apply the header_safe filter)",
-            ));
-        }
-        out.write_str(&text).map_err(Error::from)
-    });
-    env.add_filter("header_safe", header_safe);
-    env.add_filter("tojson", tojson);
-    env
+/// Whether a template loads: it compiles, and renders as NetBox's Jinja2 would or fails at
+/// delivery only for reasons that depend on the data. The error names the construct and says
+/// what to write instead; syntax errors start with `invalid Jinja2 template: `.
+pub fn check_template(field: TemplateField, source: &str) -> Result<(), String> {
+    let prepared = jinja::prepare(field.key(), source)?;
+    jinja::environment()
+        .template_from_named_str(field.key(), &prepared)
+        .map(|_| ())
+        .map_err(|e| format!("invalid Jinja2 template: {e}"))
 }
 
 fn check_url(url: &str) -> Result<(), String> {
@@ -352,133 +360,6 @@ pub fn is_http_url(url: &str) -> bool {
         matches!(parsed.scheme(), "http" | "https")
             && parsed.host_str().is_some_and(|host| !host.is_empty())
     })
-}
-
-/// NetBox's `header_safe`: the value as text without `[\x00-\x1f\x7f]`.
-fn header_safe(value: &Template) -> String {
-    let mut text = python_str(value).into_owned();
-    text.retain(|c| !c.is_ascii_control());
-    text
-}
-
-/// Jinja2's `tojson(indent=None)`: `json.dumps(value, sort_keys=True)` with `<`, `>`, `&`, `'`
-/// escaped so the result is safe inside HTML and single-quoted attributes.
-fn tojson(value: &Template, indent: Option<usize>, kwargs: Kwargs) -> Result<Template, Error> {
-    let indent = match indent {
-        Some(indent) => Some(indent),
-        None => kwargs.get::<Option<usize>>("indent")?,
-    };
-    kwargs.assert_all_used()?;
-    let invalid = |e: serde_json::Error| {
-        Error::new(ErrorKind::InvalidOperation, "cannot serialize to JSON").with_source(e)
-    };
-    let json = sort_keys(serde_json::to_value(value).map_err(invalid)?);
-    let bytes = pyjson::to_vec(&json, indent).map_err(invalid)?;
-    let text = String::from_utf8(bytes).expect("pyjson writes ASCII");
-    let mut safe = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => safe.push_str("\\u003c"),
-            '>' => safe.push_str("\\u003e"),
-            '&' => safe.push_str("\\u0026"),
-            '\'' => safe.push_str("\\u0027"),
-            c => safe.push(c),
-        }
-    }
-    Ok(Template::from_safe_string(safe))
-}
-
-fn sort_keys(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k, sort_keys(v)))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
-        other => other,
-    }
-}
-
-/// Python's `str(value)` for template output: strings as they are, everything else as `repr`.
-fn python_str(value: &Template) -> Cow<'_, str> {
-    match value.as_str() {
-        Some(text) if value.kind() == ValueKind::String => Cow::Borrowed(text),
-        _ => {
-            let mut out = String::new();
-            python_repr(value, &mut out);
-            Cow::Owned(out)
-        }
-    }
-}
-
-/// Python's `repr` for the values a context holds. Strings escape quotes, backslashes and
-/// control characters; other non-printable characters are printed as they are (Python would
-/// escape some, such as U+2028).
-fn python_repr(value: &Template, out: &mut String) {
-    match value.kind() {
-        ValueKind::Undefined => {}
-        ValueKind::None => out.push_str("None"),
-        ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
-        ValueKind::Number if !value.is_integer() => out.push_str(&pyjson::float_repr(
-            f64::try_from(value.clone()).unwrap_or(f64::NAN),
-        )),
-        ValueKind::String => python_string_repr(value.as_str().unwrap_or_default(), out),
-        ValueKind::Seq => {
-            out.push('[');
-            for (i, item) in value.try_iter().into_iter().flatten().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_repr(&item, out);
-            }
-            out.push(']');
-        }
-        ValueKind::Map => {
-            out.push('{');
-            for (i, key) in value.try_iter().into_iter().flatten().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_repr(&key, out);
-                out.push_str(": ");
-                python_repr(&value.get_item(&key).unwrap_or_default(), out);
-            }
-            out.push('}');
-        }
-        _ => out.push_str(&value.to_string()),
-    }
-}
-
-fn python_string_repr(text: &str, out: &mut String) {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() || c == '\u{a0}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
 }
 
 /// Splits rendered header text as NetBox does and refuses what could not be sent safely.
@@ -734,24 +615,23 @@ X-Colon: a:b
             CompiledWebhook::new(&webhook("body_template = \"{{ data.name \"")).unwrap_err();
         assert_eq!(error.field, TemplateField::BodyTemplate);
         assert!(error.message.contains("syntax error"), "{}", error.message);
-        assert!(check_syntax("{% for t in data.tags %}{{ t.slug }}{% endfor %}").is_ok());
-        assert!(check_syntax("{% if %}").is_err());
+        let body = TemplateField::BodyTemplate;
+        assert!(check_template(body, "{% for t in data.tags %}{{ t.slug }}{% endfor %}").is_ok());
+        assert!(check_template(body, "{% if %}")
+            .unwrap_err()
+            .starts_with("invalid Jinja2 template: syntax error"));
         assert!(is_template("http://x/{# c #}") && !is_template("http://x/{a}"));
     }
 
     #[test]
     fn the_sandbox_has_no_loader() {
-        let hook = compiled("body_template = \"{% include '/etc/passwd' %}\"");
-        assert!(hook.render_body(&context()).is_err());
-    }
-
-    #[test]
-    fn strings_repr_like_python() {
-        let mut out = String::new();
-        python_string_repr("it's \"q\"\n\u{7}", &mut out);
-        assert_eq!(out, r#"'it\'s "q"\n\x07'"#);
-        out.clear();
-        python_string_repr("it's", &mut out);
-        assert_eq!(out, r#""it's""#);
+        let error =
+            CompiledWebhook::new(&webhook("body_template = \"{% include '/etc/passwd' %}\""))
+                .unwrap_err();
+        assert!(
+            error.message.contains("template loader"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -83,12 +83,15 @@ fn check_webhook(webhook: &WebhookConfig, job_timeout: u64, report: &mut impl Fn
     if let Err(problem) = check_payload_url(&webhook.payload_url) {
         report("payload_url", problem);
     }
-    for (key, source) in [
-        ("additional_headers", &webhook.additional_headers),
-        ("body_template", &webhook.body_template),
+    for (field, source) in [
+        (
+            render::TemplateField::AdditionalHeaders,
+            &webhook.additional_headers,
+        ),
+        (render::TemplateField::BodyTemplate, &webhook.body_template),
     ] {
-        if let Err(error) = render::check_syntax(source) {
-            report(key, format!("invalid Jinja2 template: {error}"));
+        if let Err(problem) = render::check_template(field, source) {
+            report(field.key(), problem);
         }
     }
     if !webhook.ca_file_path.is_empty() {
@@ -147,7 +150,7 @@ fn check_payload_url(url: &str) -> Result<(), String> {
                 return Err(expected);
             }
         }
-        return render::check_syntax(url).map_err(|e| format!("invalid Jinja2 template: {e}"));
+        return render::check_template(render::TemplateField::PayloadUrl, url);
     }
     if render::is_http_url(url) {
         Ok(())

@@ -61,8 +61,9 @@ pub struct JobFailure {
     /// `Retry-After`); a retry waits `max(interval, retry_after)`, capped at
     /// [`MAX_RETRY_AFTER_SECS`]. It never adds a retry that the job does not have.
     pub retry_after: Option<u64>,
-    /// What the run was like, kept with the failure (see [`JobSuccess::details`]).
-    pub details: Option<Value>,
+    /// What the run was like, kept with the failure (see [`JobSuccess::details`]); boxed to
+    /// keep the error small on the happy path.
+    pub details: Option<Box<Value>>,
     /// Not a failure: the job waits, uses no retry, and is written as deferred.
     pub park: Option<Park>,
 }
@@ -105,7 +106,7 @@ impl JobFailure {
 
     /// The same failure, with what the run was like.
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 }

@@ -166,7 +166,7 @@ async fn call_under_timeout(
         result = timed => match result {
             Ok(JobSuccess { value, details }) => Ran { outcome: Outcome::Finished(value), details },
             Err(JobFailure { reason, park: Some(park), .. }) => Outcome::Park { reason, key: park.key, until: park.until }.into(),
-            Err(JobFailure { reason, retry_after, details, .. }) => Ran { outcome: failure(taken, reason, retry_after), details },
+            Err(JobFailure { reason, retry_after, details, .. }) => Ran { outcome: failure(taken, reason, retry_after), details: details.map(|d| *d) },
         },
         Ok(why) = interrupt => match why {
             Interrupt::Stop => Outcome::Stopped,

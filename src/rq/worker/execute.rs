@@ -1,14 +1,14 @@
 //! Running one job: decode it, find its function, run it under its timeout, and say what
 //! happened. A bad job becomes a failure with a reason; it never stops the worker.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::fetch::Taken;
 use crate::rq::{
-    functions::{self, Functions, JobCall, JobFailure, JobSuccess},
+    functions::{self, Functions, JobCall, JobFailure, JobFunction, JobSuccess},
     job::JobStatus,
 };
 
@@ -101,18 +101,11 @@ pub async fn run(
     }
 }
 
+/// What a job needs to run: its function, its call, and its timeout in seconds.
+type Runnable<'f> = (&'f Arc<dyn JobFunction>, JobCall, Option<u64>);
+
 /// The function, call and timeout of a job, or the outcome of a job that cannot run.
-fn prepare<'f>(
-    taken: &Taken,
-    functions: &'f Functions,
-) -> Result<
-    (
-        &'f std::sync::Arc<dyn functions::JobFunction>,
-        JobCall,
-        Option<u64>,
-    ),
-    Outcome,
-> {
+fn prepare<'f>(taken: &Taken, functions: &'f Functions) -> Result<Runnable<'f>, Outcome> {
     let failed = |reason: String| failure(taken, reason, None);
     let status = taken.job.status().map_err(Outcome::Failed)?;
     if matches!(status, JobStatus::Canceled | JobStatus::Stopped) {
@@ -148,7 +141,7 @@ fn prepare<'f>(
 /// Calls the function under the job's timeout, unless the job is interrupted first.
 async fn call_under_timeout(
     taken: &Taken,
-    function: &std::sync::Arc<dyn functions::JobFunction>,
+    function: &Arc<dyn JobFunction>,
     call: JobCall,
     timeout: Option<u64>,
     interrupt: oneshot::Receiver<Interrupt>,

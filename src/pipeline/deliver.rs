@@ -30,8 +30,8 @@ use crate::{
         timestamp,
     },
     webhooks::{
-        render::RenderedRequest, CompiledWebhook, Signer, WebhookConfig, WebhookContext,
-        SEND_WEBHOOK,
+        render::{self, RenderedRequest},
+        CompiledWebhook, Signer, WebhookConfig, WebhookContext, SEND_WEBHOOK,
     },
 };
 
@@ -97,7 +97,12 @@ impl Deliveries {
                     client
                 }
             };
-            let templates = CompiledWebhook::new(config).map_err(|e| e.to_string())?;
+            let bounds = render::Bounds {
+                max_body: http.max_body.bytes(),
+                ..render::Bounds::default()
+            };
+            let templates =
+                CompiledWebhook::with_bounds(config, bounds).map_err(|e| e.to_string())?;
             let signer =
                 Signer::new(config).map_err(|e| format!("webhook {}: {e}", config.name))?;
             ready.insert(

@@ -46,9 +46,40 @@ const FLOORDIV: &str = "__manage_floordiv";
 const POW: &str = "__manage_pow";
 const TUPLE: &str = "__manage_tuple";
 
-/// The sandbox every webhook template renders in.
+/// How much one render may do: instructions (minijinja's fuel) and the longest string or list
+/// any step may build, so a careless template (`range` in `range`, a string doubled in a loop)
+/// fails in a moment instead of holding a thread and gigabytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Instructions per render.
+    pub fuel: u64,
+    /// Bytes (or items) a string (or list) built by `~`, `+` or `%` may have.
+    pub max_value: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            fuel: DEFAULT_FUEL,
+            max_value: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// Instructions a render may run: far more than any webhook template needs (a body looping
+/// over a thousand tags and custom fields runs about 50,000), few enough to end a runaway loop
+/// within a second.
+pub const DEFAULT_FUEL: u64 = 5_000_000;
+
+/// The sandbox every webhook template renders in, with the default [`Bounds`].
 pub fn environment() -> Environment<'static> {
+    bounded_environment(Bounds::default())
+}
+
+/// The sandbox every webhook template renders in.
+pub fn bounded_environment(bounds: Bounds) -> Environment<'static> {
     let mut env = Environment::empty();
+    env.set_fuel(Some(bounds.fuel));
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
     env.set_formatter(|out, state, value| {
         let text = python::str(value);
@@ -68,16 +99,46 @@ pub fn environment() -> Environment<'static> {
     env.add_function("range", range);
     env.add_function("dict", minijinja::functions::dict);
     env.add_function("namespace", minijinja::functions::namespace);
-    env.add_function(CONCAT, |a: Value, b: Value| {
-        Value::from(format!("{}{}", python::str(&a), python::str(&b)))
+    let max = bounds.max_value;
+    env.add_function(CONCAT, move |a: Value, b: Value| {
+        let (a, b) = (python::str(&a), python::str(&b));
+        within(max, a.len() + b.len())?;
+        Ok::<_, Error>(Value::from(format!("{a}{b}")))
     });
-    env.add_function(ADD, methods::add);
-    env.add_function(MOD, methods::modulo);
+    env.add_function(ADD, move |a: Value, b: Value| {
+        within(max, size(&a) + size(&b))?;
+        methods::add(a, b)
+    });
+    env.add_function(MOD, move |a: Value, b: Value| {
+        let result = methods::modulo(a, b)?;
+        within(max, size(&result))?;
+        Ok(result)
+    });
     env.add_function(DIV, methods::true_div);
     env.add_function(FLOORDIV, methods::floor_div);
     env.add_function(POW, methods::power);
     env.add_function(TUPLE, |items: Rest<Value>| python::tuple(items.0));
     env
+}
+
+/// Refuses a value of `len` bytes or items past `max`.
+fn within(max: usize, len: usize) -> Result<(), Error> {
+    if len > max {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("a value grew to {len} bytes or items, over the bound of {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The length of a string, or of a list, as far as it is known without building it.
+fn size(value: &Value) -> usize {
+    value
+        .as_str()
+        .map(str::len)
+        .or_else(|| value.len())
+        .unwrap_or(0)
 }
 
 /// Jinja2's sandboxed `range`: Python's `range` as a list, at most 100,000 items.

@@ -17,7 +17,7 @@
 //! always present (`null` when there are none), as in the baseline job; NetBox leaves the key out
 //! when there are no snapshots. NetBox's `request` key is not produced: we carry no request.
 
-use minijinja::{Environment, Value as Template};
+use minijinja::{Environment, ErrorKind, Value as Template};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -149,6 +149,7 @@ pub struct CompiledWebhook {
     literal_url: Option<String>,
     has_headers: bool,
     has_body: bool,
+    max_body: usize,
 }
 
 impl std::fmt::Debug for CompiledWebhook {
@@ -173,15 +174,45 @@ impl Scope<'_> {
     }
 }
 
+/// The most a rendered URL or header text may be; a body may be up to [`Bounds::max_body`].
+pub const MAX_SHORT_OUTPUT: usize = 64 * 1024;
+
+/// Bounds on rendering one webhook: the work of each template and the size of what it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Instructions per template render (minijinja's fuel).
+    pub fuel: u64,
+    /// The largest body a template may write (the HTTP `max_body`); rendering stops past it.
+    pub max_body: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            fuel: jinja::DEFAULT_FUEL,
+            max_body: 10 * 1024 * 1024,
+        }
+    }
+}
+
 impl CompiledWebhook {
-    /// Compiles the webhook's templates. A literal `payload_url` is checked here, once.
+    /// Compiles the webhook's templates with the default [`Bounds`]. A literal `payload_url`
+    /// is checked here, once.
     pub fn new(webhook: &WebhookConfig) -> Result<Self, RenderError> {
+        Self::with_bounds(webhook, Bounds::default())
+    }
+
+    /// Compiles the webhook's templates, to render within `bounds`.
+    pub fn with_bounds(webhook: &WebhookConfig, bounds: Bounds) -> Result<Self, RenderError> {
         let fail = |field: TemplateField, message: String| RenderError {
             webhook: webhook.name.clone(),
             field,
             message,
         };
-        let mut env = jinja::environment();
+        let mut env = jinja::bounded_environment(jinja::Bounds {
+            fuel: bounds.fuel,
+            max_value: bounds.max_body,
+        });
         let mut add = |field: TemplateField, source: &str| {
             let prepared = jinja::prepare(field.key(), source).map_err(|m| fail(field, m))?;
             env.add_template_owned(field.key(), prepared)
@@ -212,6 +243,7 @@ impl CompiledWebhook {
             literal_url,
             has_headers: !webhook.additional_headers.is_empty(),
             has_body: !webhook.body_template.is_empty(),
+            max_body: bounds.max_body,
         })
     }
 
@@ -313,10 +345,33 @@ impl CompiledWebhook {
         field: TemplateField,
         scope: &mut Scope,
     ) -> Result<String, RenderError> {
-        self.env
-            .get_template(name)
-            .and_then(|template| template.render(scope.value()))
-            .map_err(|e| self.error(field, e.to_string()))
+        let limit = match field {
+            TemplateField::BodyTemplate => self.max_body,
+            _ => MAX_SHORT_OUTPUT,
+        };
+        let mut out = Capped::new(limit);
+        let rendered = self.env.get_template(name).and_then(|template| {
+            template
+                .render_captured_to(scope.value(), &mut out)
+                .map(|_| ())
+        });
+        match rendered {
+            Ok(_) => String::from_utf8(out.bytes)
+                .map_err(|_| self.error(field, "the template wrote text that is not UTF-8".into())),
+            Err(_) if out.over => Err(self.error(
+                field,
+                format!("the rendered text is over {limit} bytes (the bound for {}); rendering stopped", field.key()),
+            )),
+            Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(self.error(
+                field,
+                format!("the template ran out of fuel: more than {} instructions (a loop in a loop?); rendering stopped", self.fuel()),
+            )),
+            Err(e) => Err(self.error(field, e.to_string())),
+        }
+    }
+
+    fn fuel(&self) -> u64 {
+        self.env.fuel().unwrap_or_default()
     }
 
     fn error(&self, field: TemplateField, message: String) -> RenderError {
@@ -325,6 +380,38 @@ impl CompiledWebhook {
             field,
             message,
         }
+    }
+}
+
+/// A writer that keeps at most `limit` bytes and fails past them, so rendering stops there.
+struct Capped {
+    bytes: Vec<u8>,
+    limit: usize,
+    over: bool,
+}
+
+impl Capped {
+    fn new(limit: usize) -> Self {
+        Self {
+            bytes: Vec::new(),
+            limit,
+            over: false,
+        }
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.over = true;
+            return Err(std::io::Error::other("rendered output over its bound"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -621,6 +708,49 @@ X-Colon: a:b
             .unwrap_err()
             .starts_with("invalid Jinja2 template: syntax error"));
         assert!(is_template("http://x/{# c #}") && !is_template("http://x/{a}"));
+    }
+
+    #[test]
+    fn runaway_templates_stop_at_their_bounds() {
+        // The loop in a loop of the delivery-guarantees issue: 10^10 iterations unbounded.
+        let nested = compiled(
+            "body_template = \"{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}\"",
+        );
+        let error = nested.render_body(&context()).unwrap_err();
+        assert!(
+            error.message.contains("ran out of fuel")
+                || error.message.contains("rendered text is over"),
+            "{error}"
+        );
+        // 100 MiB of output stops at the body bound.
+        let big = CompiledWebhook::with_bounds(
+            &webhook(
+                "body_template = \"{% for i in range(100000) %}{{ 'x' * 1048 }}{% endfor %}\"",
+            ),
+            Bounds {
+                max_body: 1024 * 1024,
+                ..Bounds::default()
+            },
+        )
+        .unwrap();
+        let error = big.render_body(&context()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Error rendering request body for webhook site-hook: the rendered text is over 1048576 bytes (the bound for body_template); rendering stopped"
+        );
+        // A string doubled in a loop stops at the value bound, long before memory runs out.
+        let doubling = compiled(
+            "body_template = \"{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}\"",
+        );
+        let error = doubling.render_body(&context()).unwrap_err();
+        assert!(error.message.contains("over the bound of"), "{error}");
+        let urls =
+            compiled("payload_url = \"http://x/{% for i in range(100000) %}{{ i }}{% endfor %}\"");
+        assert!(urls
+            .render_url(&context())
+            .unwrap_err()
+            .message
+            .contains("over 65536 bytes"));
     }
 
     #[test]

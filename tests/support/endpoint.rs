@@ -23,6 +23,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The exact body bytes.
     pub body: Vec<u8>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -46,6 +48,28 @@ struct Behaviour {
     status: AtomicU16,
     delay_ms: AtomicU64,
     redirect: Mutex<Option<String>>,
+    /// Statuses to answer before `status`, one per request.
+    next: Mutex<std::collections::VecDeque<u16>>,
+    /// Requests being answered now, and the most at once so far.
+    current: AtomicU64,
+    most: AtomicU64,
+}
+
+/// Counts a request in flight for as long as it is being answered.
+struct InFlight<'a>(&'a Behaviour);
+
+impl<'a> InFlight<'a> {
+    fn new(behaviour: &'a Behaviour) -> Self {
+        let now = behaviour.current.fetch_add(1, Ordering::SeqCst) + 1;
+        behaviour.most.fetch_max(now, Ordering::SeqCst);
+        Self(behaviour)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.current.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The server; stopped when dropped.
@@ -63,6 +87,8 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
+    let _in_flight = InFlight::new(&behaviour);
+    let at = std::time::Instant::now();
     let path = uri
         .path_and_query()
         .map(|p| p.to_string())
@@ -85,6 +111,7 @@ async fn record(
             })
             .collect(),
         body: body.to_vec(),
+        at,
     });
     if let Some(location) = redirect.filter(|_| !path.starts_with("/landed")) {
         return (
@@ -94,7 +121,9 @@ async fn record(
         )
             .into_response();
     }
-    let status = axum::http::StatusCode::from_u16(behaviour.status.load(Ordering::SeqCst)).unwrap();
+    let scripted = behaviour.next.lock().unwrap().pop_front();
+    let status = scripted.unwrap_or_else(|| behaviour.status.load(Ordering::SeqCst));
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
     (status, format!("answer {}", status.as_u16())).into_response()
 }
 
@@ -176,6 +205,16 @@ impl Endpoint {
     /// Answer with this status from now on.
     pub fn set_status(&self, status: u16) {
         self.behaviour.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answer the next requests with these statuses, one each, then as before.
+    pub fn answer_next(&self, statuses: &[u16]) {
+        self.behaviour.next.lock().unwrap().extend(statuses);
+    }
+
+    /// The most requests it was answering at one time.
+    pub fn most_at_once(&self) -> u64 {
+        self.behaviour.most.load(Ordering::SeqCst)
     }
 
     /// Wait this long before answering.

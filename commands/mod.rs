@@ -15,6 +15,7 @@ mod rqstats;
 mod rqsuspend;
 mod rqworker;
 mod webhook_receiver;
+mod webhooks;
 
 use crate::{tasks::TaskError, CommandError, Context};
 

@@ -109,7 +109,8 @@ async fn run(ctx: &Context, options: worker::WorkerOptions) -> CommandResult {
         })?;
     let worker = worker::Worker::start(conn, options, delivering.functions())
         .await
-        .map_err(CommandError::new)?;
+        .map_err(CommandError::new)?
+        .burst_waits_for(delivering.pending());
     let keep_up = tokio::spawn(delivering.keep_up(worker.name().to_string()));
     worker.run(signals).await;
     keep_up.abort();

@@ -53,6 +53,10 @@ async fn write_all(mut conn: RedisConn, mut rx: mpsc::UnboundedReceiver<Attempt>
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let pipe = pipeline(&batch);
+        if pipe.cmd_iter().next().is_none() {
+            batch.clear();
+            continue;
+        }
         let mut delay = Duration::from_millis(100);
         while let Err(error) = pipe.query_async::<()>(&mut conn).await {
             tracing::warn!(

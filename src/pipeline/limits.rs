@@ -162,6 +162,23 @@ pub async fn sweep<C: ConnectionLike>(conn: &mut C, limits: &[Limits]) -> redis:
     invocation.invoke_async(conn).await
 }
 
+/// Whether any of `limits` has jobs waiting (for a slot, a rate slot or a closed circuit).
+pub async fn any_waiting<C: ConnectionLike>(
+    conn: &mut C,
+    limits: &[Limits],
+) -> redis::RedisResult<bool> {
+    if limits.is_empty() {
+        return Ok(false);
+    }
+    let mut pipe = redis::pipe();
+    for limit in limits {
+        pipe.zcard(format!("{}:waiting", limit.prefix))
+            .zcard(format!("{}:timed", limit.prefix));
+    }
+    let counts: Vec<u64> = pipe.query_async(conn).await?;
+    Ok(counts.iter().any(|n| *n > 0))
+}
+
 /// What `manage webhooks` shows of one webhook's state in Redis.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct State {
@@ -184,6 +201,9 @@ pub async fn states<C: ConnectionLike>(
     conn: &mut C,
     names: &[&str],
 ) -> redis::RedisResult<Vec<State>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut pipe = redis::pipe();
     for name in names {
         pipe.cmd("HMGET").arg(keys::webhook(name)).arg(&[
@@ -242,6 +262,9 @@ pub async fn in_flight<C: ConnectionLike>(
         .arg(rq_keys::WORKERS)
         .query_async(conn)
         .await?;
+    if workers.is_empty() {
+        return Ok(Default::default());
+    }
     let mut pipe = redis::pipe();
     for worker in workers.iter().filter_map(|w| rq_keys::worker_name(w)) {
         pipe.hgetall(keys::in_flight(worker));

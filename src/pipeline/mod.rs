@@ -72,6 +72,19 @@ impl Delivering {
         deliver::keep_up(self.deliveries.clone(), name)
     }
 
+    /// Whether jobs of the limited webhooks wait (so a burst worker stays for them).
+    pub fn pending(&self) -> crate::rq::worker::Pending {
+        let limits = std::sync::Arc::new(self.deliveries.limits());
+        std::sync::Arc::new(move |mut conn| {
+            let limits = limits.clone();
+            Box::pin(async move {
+                limits::any_waiting(&mut conn, &limits)
+                    .await
+                    .unwrap_or(true)
+            })
+        })
+    }
+
     /// Waits until every attempt recorded so far is written (call once the worker has stopped).
     pub async fn finish(self) {
         drop(self.deliveries);

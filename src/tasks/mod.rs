@@ -10,6 +10,7 @@
 //! - [`actions`]: requeue, requeue all failed, delete, stop, enqueue again.
 //! - [`requeue`]: failed jobs back on their queues, all or by id, in atomic batches.
 //! - [`webhook`]: what a webhook job says about its webhook.
+//! - [`webhooks`]: every configured webhook: circuit, in flight, waiting, last status.
 //! - [`decode`]: tolerant readers shared by the views (hashes, results, times, secrets).
 //! - [`text`]: the plain-text tables of the commands.
 //! - [`web`]: the `background_tasks` web server.
@@ -23,6 +24,7 @@ pub mod stats;
 pub mod text;
 pub mod web;
 pub mod webhook;
+pub mod webhooks;
 pub mod workers;
 
 /// Why a background-task query or action could not be done.

@@ -8,6 +8,7 @@ use super::{
     detail::JobDetail,
     jobs::JobSummary,
     stats::Overview,
+    webhooks::WebhookRow,
 };
 
 /// Lays out rows under headers, columns padded to their widest cell; columns whose index is in
@@ -292,6 +293,42 @@ fn job_blocks(job: &JobDetail, out: &mut String) {
     if !job.problems.is_empty() {
         block(out, "Problems", &job.problems.join("\n"));
     }
+}
+
+/// The `manage webhooks` table.
+pub fn webhooks(rows: &[WebhookRow], now: DateTime<Utc>) -> String {
+    if rows.is_empty() {
+        return "No webhooks are configured.\n".into();
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|w| {
+            vec![
+                w.name.clone(),
+                decode::cut(&w.url, 60),
+                w.state.circuit.clone(),
+                w.in_flight.to_string(),
+                w.state.waiting.to_string(),
+                decode::cut(w.state.last_status.as_deref().unwrap_or("-"), 40),
+                time_and_age(w.state.last_at.as_deref(), now),
+                w.state.failures.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "WEBHOOK",
+            "URL",
+            "CIRCUIT",
+            "IN FLIGHT",
+            "WAITING",
+            "LAST STATUS",
+            "LAST",
+            "FAILURES",
+        ],
+        &rows,
+        &[3, 4, 7],
+    )
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::future::BoxFuture;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::{
@@ -96,8 +97,13 @@ struct Counts {
     unwritten: AtomicUsize,
 }
 
+/// Says whether jobs this worker would run wait outside its queues (set aside by a job
+/// function until a limit allows them), so that a burst worker does not exit before them.
+pub type Pending = Arc<dyn Fn(RedisConn) -> BoxFuture<'static, bool> + Send + Sync>;
+
 /// A registered worker, ready to run jobs with its [`Functions`].
 pub struct Worker {
+    pending: Option<Pending>,
     conn: RedisConn,
     me: Identity,
     options: WorkerOptions,
@@ -159,6 +165,7 @@ impl Worker {
             tracing::warn!("cannot set the worker's state: {error}");
         }
         Ok(Self {
+            pending: None,
             heartbeat_ttl: options.job_monitoring_interval + HEARTBEAT_GRACE_SECS,
             slots: Arc::new(Semaphore::new(options.concurrency)),
             conn,
@@ -169,6 +176,12 @@ impl Worker {
             counts: Arc::default(),
             registration_ttl,
         })
+    }
+
+    /// In burst mode, also waits while `pending` says jobs wait outside the queues.
+    pub fn burst_waits_for(mut self, pending: Pending) -> Self {
+        self.pending = Some(pending);
+        self
     }
 
     /// The worker's name (`--name`, or the uuid4 hex it was given).
@@ -325,7 +338,10 @@ impl Worker {
         let idle = self.in_flight.is_empty();
         if self.options.burst && idle {
             // Outcomes not yet written may put jobs back (a retry without interval).
-            if self.counts.unwritten.load(Ordering::Acquire) == 0 && self.queues_empty().await {
+            if self.counts.unwritten.load(Ordering::Acquire) == 0
+                && self.queues_empty().await
+                && !self.more_pending().await
+            {
                 return false;
             }
             return controls.wait(Duration::from_millis(5)).await;
@@ -458,6 +474,13 @@ impl Worker {
                 "cannot set the worker's state to {}: {error}",
                 state.as_str()
             );
+        }
+    }
+
+    async fn more_pending(&self) -> bool {
+        match &self.pending {
+            Some(pending) => pending(self.conn.clone()).await,
+            None => false,
         }
     }
 

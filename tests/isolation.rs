@@ -1,0 +1,328 @@
+//! One webhook never hurts the others: `max_in_flight` and `rate_limit` hold across worker
+//! processes, the circuit breaker holds a failing webhook's jobs (without using their retries)
+//! and probes before it closes, `410 Gone` opens it until `manage webhooks --reset`, and a
+//! runaway template fails fast in bounded memory, while other webhooks keep delivering.
+
+mod support;
+
+use std::{path::Path, time::Duration};
+
+use redis::Commands;
+use serde_json::Value;
+use support::{
+    endpoint::Endpoint,
+    hooks::{hook, manage_in, project},
+    run_with_input, stderr, stdout, wait_until, RedisServer, Running,
+};
+
+/// A rule sending site changes to `webhook` (on created, for sites whose type matches).
+fn rule(webhook: &str, kind: &str, extra: &str) -> String {
+    format!("[[event_rules]]\nname = \"{webhook}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\"]\nwebhook = \"{webhook}\"\nconditions = {{ attr = \"kind\", value = \"{kind}\" }}\n{extra}\n")
+}
+
+/// Enqueues `count` site creations of `kind` (ids from `first`).
+fn enqueue(dir: &Path, kind: &str, first: u64, count: u64) {
+    let lines: String = (first..first + count)
+        .map(|id| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {id}, \"kind\": \"{kind}\"}}}}\n"))
+        .collect();
+    let out = run_with_input(
+        support::manage(dir).args(["-v", "0", "enqueue_event", "--lines"]),
+        lines.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// `manage webhooks --json`, by name.
+fn webhook_state(dir: &Path, name: &str) -> Value {
+    let out = manage_in(dir, &["webhooks", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == name)
+        .cloned()
+        .unwrap()
+}
+
+/// `count` workers named w0, w1, … with `extra` flags (32 jobs in flight each unless they say).
+fn workers(dir: &Path, count: usize, extra: &[&str]) -> Vec<Running> {
+    (0..count)
+        .map(|n| {
+            let name = format!("w{n}");
+            let mut args = vec!["rqworker", "--name", &name];
+            if !extra.contains(&"--concurrency") {
+                args.extend(["--concurrency", "32"]);
+            }
+            args.extend(extra);
+            args.push("default");
+            Running::start_in(dir, &args)
+        })
+        .collect()
+}
+
+fn finished(redis: &RedisServer) -> u64 {
+    redis.conn().zcard("rq:finished:default").unwrap()
+}
+
+#[test]
+fn max_in_flight_holds_across_two_workers() {
+    let redis = RedisServer::start();
+    let slow = Endpoint::start();
+    slow.set_delay(Duration::from_millis(300));
+    let dir = project(
+        &redis,
+        &(hook("slow", &slow.base(), "max_in_flight = 2") + &rule("slow", "s", "")),
+    );
+    enqueue(dir.path(), "s", 1, 20);
+    let mut running = workers(dir.path(), 2, &["--burst"]);
+    for worker in &mut running {
+        assert_eq!(
+            worker.wait(Duration::from_secs(60)),
+            Some(0),
+            "{}",
+            worker.output()
+        );
+    }
+    assert_eq!(slow.received(), 20);
+    assert_eq!(
+        slow.most_at_once(),
+        2,
+        "never more than two, and two were used"
+    );
+    assert_eq!(finished(&redis), 20);
+    // Waiting used no retry: every job was attempted once.
+    let ids: Vec<String> = redis.conn().zrange("rq:finished:default", 0, -1).unwrap();
+    for id in ids {
+        let attempts: u64 = redis
+            .conn()
+            .hget(format!("rq:job:{id}"), "manage_attempts")
+            .unwrap();
+        assert_eq!(attempts, 1, "{id}");
+    }
+    assert!(running.iter().any(|w| w.output().contains("waits (deferred, no retry used): webhook slow waits: 2 (max_in_flight) deliveries are under way")));
+}
+
+#[test]
+fn rate_limit_holds_across_two_workers() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let dir = project(
+        &redis,
+        &(hook("limited", &endpoint.base(), "rate_limit = 50") + &rule("limited", "r", "")),
+    );
+    enqueue(dir.path(), "r", 1, 400);
+    let _running = workers(dir.path(), 2, &[]);
+    assert!(
+        wait_until(Duration::from_secs(30), || endpoint.received() >= 320),
+        "only {} arrived",
+        endpoint.received()
+    );
+    let mut arrivals: Vec<_> = endpoint.requests().iter().map(|r| r.at).collect();
+    arrivals.sort();
+    // Over five seconds from the first request, 50 a second: 250, within 10 %.
+    let window = Duration::from_secs(5);
+    let in_window = arrivals
+        .iter()
+        .filter(|at| **at - arrivals[0] < window)
+        .count();
+    assert!(
+        (225..=275).contains(&in_window),
+        "{in_window} requests in the first five seconds (rate_limit = 50)"
+    );
+}
+
+#[test]
+fn an_open_circuit_holds_jobs_probes_and_closes() {
+    let redis = RedisServer::start();
+    let flaky = Endpoint::start();
+    let steady = Endpoint::start();
+    flaky.set_status(503);
+    let dir = project(
+        &redis,
+        &(hook(
+            "flaky",
+            &flaky.base(),
+            "breaker_failures = 3\nbreaker_open = 1",
+        ) + &hook("steady", &steady.base(), "")
+            + &rule("flaky", "f", "retry = { max = 1 }")
+            + &rule("steady", "s", "")),
+    );
+    enqueue(dir.path(), "f", 1, 30);
+    let _running = workers(dir.path(), 2, &["--concurrency", "2"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || webhook_state(
+            dir.path(),
+            "flaky"
+        )["circuit"]
+            == "open"),
+        "{}",
+        webhook_state(dir.path(), "flaky")
+    );
+    let failed_before = flaky.received();
+    let state = webhook_state(dir.path(), "flaky");
+    assert!(state["failures"].as_u64().unwrap() >= 3, "{state}");
+    assert!(state["waiting"].as_u64().unwrap() > 0, "{state}");
+    assert_eq!(state["last_status"], "503");
+    // Meanwhile another webhook on the same workers delivers everything it is given.
+    enqueue(dir.path(), "s", 1000, 200);
+    assert!(
+        wait_until(Duration::from_secs(20), || steady.received() == 200),
+        "steady got {}",
+        steady.received()
+    );
+    // A probe comes alone while the circuit is open; it fails, and the circuit opens again.
+    assert!(
+        wait_until(Duration::from_secs(20), || flaky.received() > failed_before),
+        "no probe came"
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        let state = webhook_state(dir.path(), "flaky");
+        state["circuit"] == "open" && state["failures"].as_u64() > Some(3)
+    }));
+    assert_eq!(flaky.received(), failed_before + 1, "one probe, nothing beside it");
+    // The endpoint recovers: the next probe succeeds, the circuit closes, the jobs go.
+    flaky.set_status(200);
+    assert!(
+        wait_until(Duration::from_secs(30), || webhook_state(
+            dir.path(),
+            "flaky"
+        )["circuit"]
+            == "closed"
+            && finished(&redis) == 230),
+        "{} finished; {}",
+        finished(&redis),
+        webhook_state(dir.path(), "flaky")
+    );
+    // Jobs that waited used no retry: no job has more attempts than its one retry allows, and
+    // every job of the flaky webhook delivered.
+    let mut conn = redis.conn();
+    let ids: Vec<String> = conn.zrange("rq:finished:default", 0, -1).unwrap();
+    let mut attempts = 0;
+    for id in &ids {
+        let n: u64 = conn
+            .hget(format!("rq:job:{id}"), "manage_attempts")
+            .unwrap();
+        assert!(n <= 2, "{id} attempted {n} times");
+        attempts += n;
+    }
+    assert_eq!(attempts as usize, flaky.received() + steady.received());
+    assert_eq!(webhook_state(dir.path(), "flaky")["failures"], 0);
+}
+
+#[test]
+fn gone_opens_the_circuit_until_reset() {
+    let redis = RedisServer::start();
+    let gone = Endpoint::start();
+    gone.set_status(410);
+    let dir = project(
+        &redis,
+        &(hook(
+            "gone",
+            &gone.base(),
+            "breaker_failures = 5\nbreaker_open = 1",
+        ) + &rule("gone", "g", "")),
+    );
+    enqueue(dir.path(), "g", 1, 10);
+    let _running = workers(dir.path(), 1, &["--concurrency", "1"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || webhook_state(
+            dir.path(),
+            "gone"
+        )["circuit"]
+            == "gone"),
+        "{}",
+        webhook_state(dir.path(), "gone")
+    );
+    assert_eq!(gone.received(), 1, "one 410 is enough");
+    // Past breaker_open no probe comes: only an operator closes it.
+    let waited = std::time::Instant::now();
+    assert!(!wait_until(Duration::from_secs(3), || gone.received() > 1));
+    assert!(waited.elapsed() >= Duration::from_secs(3));
+    assert_eq!(webhook_state(dir.path(), "gone")["waiting"], 9);
+    gone.set_status(200);
+    let out = manage_in(dir.path(), &["webhooks", "--reset", "gone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "Webhook gone: circuit closed (it was gone); waiting jobs go back on their queues.\n"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || gone.received() == 10),
+        "{} arrived",
+        gone.received()
+    );
+    let out = manage_in(dir.path(), &["webhooks"]);
+    let table = stdout(&out);
+    assert!(table.starts_with("WEBHOOK"), "{table}");
+    let row = table.lines().find(|l| l.starts_with("gone ")).unwrap();
+    assert!(row.contains(" closed ") && row.contains(" 200 "), "{row}");
+    let unknown = manage_in(dir.path(), &["webhooks", "--reset", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+/// The peak resident memory of a process, from `/proc/<pid>/status` (`VmHWM`), in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn runaway_templates_fail_fast_in_bounded_memory_while_others_deliver() {
+    let redis = RedisServer::start();
+    let bomb = Endpoint::start();
+    let other = Endpoint::start();
+    let nested =
+        "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}";
+    let huge = "{% for i in range(100000) %}{{ 'x' * 1048 }}{% endfor %}";
+    let dir = project(
+        &redis,
+        &(hook(
+            "bomb",
+            &bomb.base(),
+            &format!("body_template = \"{nested}\""),
+        ) + &hook("huge", &bomb.base(), &format!("body_template = \"{huge}\""))
+            + &hook("other", &other.base(), "")
+            + &rule("bomb", "b", "")
+            + &rule("huge", "h", "")
+            + &rule("other", "o", "")),
+    );
+    enqueue(dir.path(), "b", 1, 3);
+    enqueue(dir.path(), "h", 10, 1);
+    enqueue(dir.path(), "o", 100, 200);
+    let mut worker = Running::start_in(dir.path(), &["rqworker", "--concurrency", "64", "default"]);
+    assert!(
+        wait_until(Duration::from_secs(60), || redis
+            .conn()
+            .zcard::<_, u64>("rq:failed:default")
+            .unwrap()
+            == 4
+            && other.received() == 200),
+        "{}",
+        worker.output()
+    );
+    let peak = peak_kib(worker.child.id());
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+    assert_eq!(
+        bomb.received(),
+        0,
+        "nothing was sent for the runaway templates"
+    );
+    let log = worker.output();
+    assert_eq!(
+        log.matches("Error rendering request body for webhook bomb: the template ran out of fuel")
+            .count(),
+        3,
+        "{log}"
+    );
+    assert!(
+        log.contains("Error rendering request body for webhook huge: the rendered text is over 10485760 bytes (the bound for body_template); rendering stopped"),
+        "{log}"
+    );
+    support::signal(&worker.child, libc::SIGTERM);
+    assert_eq!(worker.wait(Duration::from_secs(10)), Some(0));
+}

@@ -4,6 +4,7 @@
 mod background_tasks;
 mod check;
 mod completions;
+mod deliveries;
 mod diffsettings;
 mod enqueue_event;
 mod requeue_failed;

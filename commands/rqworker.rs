@@ -100,7 +100,12 @@ async fn run(ctx: &Context, options: worker::WorkerOptions) -> CommandResult {
         .map_err(|e| CommandError::new(format!("cannot install signal handlers: {e}")))?;
     let settings = ctx.settings();
     let conn = ctx.redis().await?;
-    let delivering = pipeline::Delivering::start(&settings.webhooks, &settings.http, conn.clone())
+    let delivering = pipeline::Delivering::start(
+        &settings.webhooks,
+        &settings.http,
+        &settings.history,
+        conn.clone(),
+    )
         .map_err(|e| {
             CommandError::new(format!(
                 "cannot prepare {}: {e}",

@@ -18,6 +18,8 @@ pub struct Settings {
     pub event_rules: Vec<crate::webhooks::EventRuleConfig>,
     /// The `manage background_tasks` web page.
     pub ui: UiSettings,
+    /// What is kept about deliveries (the per-webhook log and counts).
+    pub history: crate::pipeline::history::HistorySettings,
 }
 
 /// `[redis]`: the connection every command shares.

@@ -72,6 +72,17 @@ impl Settings {
                 "expected at least 16 characters (or empty, to generate one at start)",
             ));
         }
+        for (key, value) in [
+            ("history.max_per_webhook", self.history.max_per_webhook),
+            ("history.days", self.history.days),
+        ] {
+            if value == 0 {
+                problems.push(Problem::new(
+                    key,
+                    "expected a whole number of at least 1, found 0 (set [history] enabled = false to keep nothing)",
+                ));
+            }
+        }
         if self.ui.refresh > 3600 {
             problems.push(Problem::new(
                 "ui.refresh",

@@ -190,6 +190,12 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     })?;
     let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure::new(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
     let ctx = context(&mut call)?;
+    let (event, object_type) = (ctx.event.clone(), ctx.object_type.clone());
+    let object_id = match ctx.data.get("id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
     let slot = match &hook.limits {
         Some(limits) => Some(take_slot(&webhooks, limits, &call.job_id).await?),
         None => None,
@@ -217,12 +223,20 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     if let Some(slot) = slot {
         slot.end(ending, &status).await;
     }
+    let ended = chrono::Utc::now();
     webhooks.history.record(Attempt {
         webhook: name,
         ok: answer.ok(),
         status,
-        at: timestamp::now(),
+        at: timestamp::format(ended),
+        at_ms: ended.timestamp_millis(),
         limited: hook.limits.is_some(),
+        event,
+        object_type,
+        object_id,
+        seconds: answer.took.as_secs_f64(),
+        attempt: call.attempt,
+        job_id: call.job_id.clone(),
     });
     outcome(&answer, answer.details(call.attempt, started))
 }
@@ -388,7 +402,8 @@ fn outcome(answer: &Answer, details: Value) -> JobOutcome {
 
 /// How many deliveries of each webhook this process runs now (see [`Deliveries::running`]),
 /// and the sweep of the limited webhooks: what a worker does beside delivering, until aborted.
-pub async fn keep_up(deliveries: Deliveries, worker: String) {
+/// Every minute the delivery logs lose what is older than `log_days`.
+pub async fn keep_up(deliveries: Deliveries, worker: String, log_days: Option<u64>) {
     let limits = deliveries.limits();
     let mut conn = deliveries.inner.conn.clone();
     let key = super::keys::in_flight(&worker);
@@ -399,6 +414,21 @@ pub async fn keep_up(deliveries: Deliveries, worker: String) {
         ticks += 1;
         if let Err(error) = limits::sweep(&mut conn, &limits).await {
             tracing::debug!("the sweep of webhook limits failed: {error}");
+        }
+        if let Some(days) = log_days.filter(|_| ticks % 600 == 1) {
+            let oldest = chrono::Utc::now().timestamp_millis() - (days * 86_400_000) as i64;
+            let mut pipe = redis::pipe();
+            for name in deliveries.inner.ready.keys() {
+                pipe.cmd("XTRIM")
+                    .arg(super::keys::deliveries(name))
+                    .arg("MINID")
+                    .arg("~")
+                    .arg(oldest)
+                    .ignore();
+            }
+            if let Err(error) = pipe.query_async::<()>(&mut conn).await {
+                tracing::debug!("cannot trim the delivery logs: {error}");
+            }
         }
         if ticks % 10 == 0 {
             let running = deliveries.running();

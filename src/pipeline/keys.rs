@@ -25,6 +25,17 @@ pub fn leases(name: &str) -> String {
     format!("{}:leases", webhook(name))
 }
 
+/// `manage:deliveries:<name>`: the webhook's delivery log, a stream of its newest attempts.
+pub fn deliveries(name: &str) -> String {
+    format!("{OWN_PREFIX}deliveries:{name}")
+}
+
+/// `manage:stats:<name>:<hour>`: the webhook's counts by minute and its duration histogram for
+/// the hour starting at unix second `hour`.
+pub fn stats(name: &str, hour: i64) -> String {
+    format!("{OWN_PREFIX}stats:{name}:{hour}")
+}
+
 /// `manage:inflight:<worker>`: a worker's deliveries in flight per webhook, refreshed while it
 /// runs.
 pub fn in_flight(worker: &str) -> String {

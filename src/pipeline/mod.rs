@@ -37,6 +37,7 @@ use crate::{
 pub struct Delivering {
     deliveries: Deliveries,
     history: tokio::task::JoinHandle<()>,
+    log_days: Option<u64>,
 }
 
 impl Delivering {
@@ -45,14 +46,17 @@ impl Delivering {
     pub fn start(
         webhooks: &[WebhookConfig],
         http: &HttpSettings,
+        history: &history::HistorySettings,
         conn: RedisConn,
     ) -> Result<Self, String> {
-        let (recorder, history) = history::Recorder::start(conn.clone());
+        let log_days = history.enabled.then_some(history.days);
+        let (recorder, history) = history::Recorder::start(conn.clone(), history.clone());
         let deliveries = Deliveries::new(webhooks, http, conn, recorder);
         match deliveries {
             Ok(deliveries) => Ok(Self {
                 deliveries,
                 history,
+                log_days,
             }),
             Err(error) => {
                 history.abort();
@@ -69,7 +73,7 @@ impl Delivering {
     /// The work beside deliveries for worker `name` (sweeping the limited webhooks, publishing
     /// deliveries in flight); runs until aborted.
     pub fn keep_up(&self, name: String) -> impl std::future::Future<Output = ()> + Send + 'static {
-        deliver::keep_up(self.deliveries.clone(), name)
+        deliver::keep_up(self.deliveries.clone(), name, self.log_days)
     }
 
     /// Whether jobs of the limited webhooks wait (so a burst worker stays for them).

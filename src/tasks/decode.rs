@@ -68,12 +68,25 @@ pub struct LatestResult {
     pub return_value_error: Option<String>,
     /// The failure text (a traceback for Python workers), for a failed run.
     pub failure: Option<String>,
+    /// What `manage` kept about the run (`details`): for a webhook, the attempt's number,
+    /// duration, status or error, and the first bytes of the answer.
+    pub details: Option<Value>,
 }
 
 /// The latest result from an `XREVRANGE … COUNT 1` reply; `None` when there is none.
 pub fn result_from_reply(reply: RedisValue) -> Option<LatestResult> {
-    let reply: redis::streams::StreamRangeReply = redis::from_redis_value(reply).ok()?;
-    let entry = reply.ids.into_iter().next()?;
+    results_from_reply(reply).into_iter().next()
+}
+
+/// Every result in an `XRANGE` or `XREVRANGE` reply, in its order.
+pub fn results_from_reply(reply: RedisValue) -> Vec<LatestResult> {
+    redis::from_redis_value::<redis::streams::StreamRangeReply>(reply)
+        .map(|reply| reply.ids.into_iter().map(result_from_entry).collect())
+        .unwrap_or_default()
+}
+
+/// One results-stream entry, decoded.
+fn result_from_entry(entry: redis::streams::StreamId) -> LatestResult {
     let text = |field: &str| -> Option<Vec<u8>> {
         entry
             .map
@@ -114,7 +127,7 @@ pub fn result_from_reply(reply: RedisValue) -> Option<LatestResult> {
         serializer::decode_exc(&raw)
             .unwrap_or_else(|| undecodable("the failure text is not base64 of zlib text"))
     });
-    Some(LatestResult {
+    LatestResult {
         kind,
         created_at,
         worker_name: text("worker_name")
@@ -123,7 +136,8 @@ pub fn result_from_reply(reply: RedisValue) -> Option<LatestResult> {
         return_value,
         return_value_error,
         failure,
-    })
+        details: text("details").and_then(|raw| serde_json::from_slice(&raw).ok()),
+    }
 }
 
 /// The failure text of a job: its latest result's, else the legacy `exc_info` field.

@@ -68,6 +68,8 @@ pub struct JobDetail {
     pub failure: Option<String>,
     /// The webhook it delivers, for `send_webhook` jobs.
     pub webhook: Option<WebhookInfo>,
+    /// Its runs, oldest first, from its results stream (RQ keeps the newest 10).
+    pub attempts: Vec<Attempt>,
     /// Everything about the job that could not be decoded.
     pub problems: Vec<String>,
 }
@@ -84,7 +86,66 @@ pub async fn job<C: ConnectionLike>(
         .pop()
         .unwrap_or_default();
     let job = job.ok_or_else(|| TaskError::NotFound(id.to_string()))?;
-    Ok(describe(settings, &job, result))
+    let mut detail = describe(settings, &job, result);
+    let runs: redis::Value = redis::cmd("XRANGE")
+        .arg(crate::rq::keys::results(id))
+        .arg("-")
+        .arg("+")
+        .query_async(conn)
+        .await?;
+    detail.attempts = decode::results_from_reply(runs)
+        .iter()
+        .map(Attempt::of)
+        .collect();
+    Ok(detail)
+}
+
+/// One run of a job, as its result recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// Which run of the job (as `manage` counts them), when recorded.
+    pub number: Option<u64>,
+    /// `successful`, `failed`, `retried`, `stopped`, …
+    pub outcome: String,
+    /// When the result was recorded (RQ format).
+    pub at: Option<String>,
+    /// How long it took, in milliseconds, when recorded.
+    pub duration_ms: Option<f64>,
+    /// The HTTP status, or the error (or the first line of the failure, for runs `manage` did
+    /// not record details of).
+    pub status: Option<String>,
+    /// The first bytes of the answer.
+    pub response: Option<String>,
+    /// The worker.
+    pub worker: String,
+}
+
+impl Attempt {
+    fn of(result: &LatestResult) -> Self {
+        let details = result.details.as_ref();
+        let get = |name: &str| details.and_then(|d| d.get(name)).filter(|v| !v.is_null());
+        let status = get("status")
+            .map(|s| s.to_string())
+            .or_else(|| get("error").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| {
+                result
+                    .failure
+                    .as_deref()
+                    .map(|f| decode::short_reason(f, 200))
+            });
+        Self {
+            number: get("attempt").and_then(Value::as_u64),
+            outcome: serde_json::to_value(&result.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            at: result.created_at.clone(),
+            duration_ms: get("duration_ms").and_then(Value::as_f64),
+            status,
+            response: get("response").and_then(Value::as_str).map(str::to_string),
+            worker: result.worker_name.clone(),
+        }
+    }
 }
 
 /// Builds the detail of a job already read.
@@ -164,6 +225,7 @@ pub fn describe(settings: &Settings, job: &Job, result: Option<LatestResult>) ->
         meta,
         failure,
         webhook: call.ok().and_then(|c| webhook::info(settings, &c)),
+        attempts: Vec::new(),
         result,
         problems,
     }

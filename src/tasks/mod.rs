@@ -11,12 +11,15 @@
 //! - [`requeue`]: failed jobs back on their queues, all or by id, in atomic batches.
 //! - [`webhook`]: what a webhook job says about its webhook.
 //! - [`webhooks`]: every configured webhook: circuit, in flight, waiting, last status.
+//! - [`deliveries`]: the per-webhook delivery log, filtered, and each webhook's activity.
+//! - [`when`]: ages and times as given on the command line.
 //! - [`decode`]: tolerant readers shared by the views (hashes, results, times, secrets).
 //! - [`text`]: the plain-text tables of the commands.
 //! - [`web`]: the `background_tasks` web server.
 
 pub mod actions;
 pub mod decode;
+pub mod deliveries;
 pub mod detail;
 pub mod jobs;
 pub mod requeue;
@@ -25,6 +28,7 @@ pub mod text;
 pub mod web;
 pub mod webhook;
 pub mod webhooks;
+pub mod when;
 pub mod workers;
 
 /// Why a background-task query or action could not be done.

@@ -8,6 +8,7 @@ use super::{
     detail::JobDetail,
     jobs::JobSummary,
     stats::Overview,
+    deliveries::Delivery,
     webhooks::WebhookRow,
 };
 
@@ -188,7 +189,34 @@ pub fn job_list(jobs: &[JobSummary]) -> String {
 pub fn job_detail(job: &JobDetail, now: DateTime<Utc>) -> String {
     let mut out = job_fields(job, now);
     job_blocks(job, &mut out);
+    if !job.attempts.is_empty() {
+        out.push_str("Attempts:\n");
+        for line in attempts(job).lines() {
+            out.push_str("  ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
     out
+}
+
+/// A job's runs as a table: number, outcome, when, how long, status or error, the answer.
+fn attempts(job: &JobDetail) -> String {
+    let rows: Vec<Vec<String>> = job
+        .attempts
+        .iter()
+        .map(|a| {
+            vec![
+                a.number.map_or_else(|| "-".into(), |n| n.to_string()),
+                a.outcome.clone(),
+                a.at.as_deref().map(display_time).unwrap_or_else(|| "-".into()),
+                a.duration_ms.map_or_else(|| "-".into(), |ms| format!("{ms:.1}")),
+                decode::cut(a.status.as_deref().unwrap_or("-"), 60),
+                decode::cut(&a.response.as_deref().unwrap_or("-").replace('\n', " "), 60),
+            ]
+        })
+        .collect();
+    table(&["#", "OUTCOME", "AT", "MS", "STATUS", "ANSWER"], &rows, &[0, 3])
 }
 
 /// The one-line fields of a job.
@@ -328,6 +356,30 @@ pub fn webhooks(rows: &[WebhookRow], now: DateTime<Utc>) -> String {
         ],
         &rows,
         &[3, 4, 7],
+    )
+}
+
+/// The `manage deliveries` table.
+pub fn deliveries(found: &[Delivery]) -> String {
+    let rows: Vec<Vec<String>> = found
+        .iter()
+        .map(|d| {
+            vec![
+                display_time(&d.time),
+                d.webhook.clone(),
+                d.event.clone(),
+                format!("{} {}", d.object_type, d.object_id).trim().to_string(),
+                decode::cut(&d.status, 50),
+                format!("{:.1}", d.ms),
+                d.attempt.to_string(),
+                d.job.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["TIME", "WEBHOOK", "EVENT", "OBJECT", "STATUS", "MS", "ATTEMPT", "JOB"],
+        &rows,
+        &[5, 6],
     )
 }
 

@@ -36,6 +36,13 @@ const KNOWN_STATUSES: &[&str] = &[
     "idle",
     "busy",
     "suspended",
+    "successful",
+    "retried",
+    "max_retries_exceeded",
+    "closed",
+    "open",
+    "half_open",
+    "gone",
 ];
 
 /// The compiled templates.

@@ -43,7 +43,9 @@ async fn show(ctx: Context, args: DeliveriesArgs) -> CommandResult {
     let since = args
         .since
         .as_deref()
-        .map(|text| when::parse(text, chrono::Utc::now()).map_err(|e| usage(format!("--since: {e}"))))
+        .map(|text| {
+            when::parse(text, chrono::Utc::now()).map_err(|e| usage(format!("--since: {e}")))
+        })
         .transpose()?;
     let filter = deliveries::Filter {
         webhooks,
@@ -56,7 +58,8 @@ async fn show(ctx: Context, args: DeliveriesArgs) -> CommandResult {
         .await
         .map_err(|e| super::task_error(&ctx, e))?;
     if args.json {
-        ctx.out().line(serde_json::to_string(&found).expect("deliveries serialize"));
+        ctx.out()
+            .line(serde_json::to_string(&found).expect("deliveries serialize"));
     } else if found.is_empty() {
         ctx.out().line("No deliveries.");
     } else {

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::{
     pipeline::{enqueue_bulk, lines, EnqueuedJob, Routing},
+    trace::TraceParent,
     webhooks::{Event, EventType},
     CommandError, CommandResult, Context,
 };
@@ -36,9 +37,13 @@ pub struct EnqueueEventArgs {
     /// ISO 8601 time of the change [default: now].
     #[arg(long)]
     pub timestamp: Option<String>,
+    /// The change's W3C traceparent; its deliveries continue the trace [default: a new trace].
+    #[arg(long, value_parser = TraceParent::parse, value_name = "TRACEPARENT")]
+    pub traceparent: Option<TraceParent>,
     /// Read events from standard input, one JSON object a line
-    /// ({"object_type", "event", "data", "snapshots"?, "username"?, "request_id"?, "timestamp"?}).
-    #[arg(long, conflicts_with_all = ["object_type", "event", "data", "snapshots", "username", "request_id", "timestamp"])]
+    /// ({"object_type", "event", "data", "snapshots"?, "username"?, "request_id"?, "timestamp"?,
+    /// "traceparent"?}).
+    #[arg(long, conflicts_with_all = ["object_type", "event", "data", "snapshots", "username", "request_id", "timestamp", "traceparent"])]
     pub lines: bool,
     /// Print the jobs as JSON (id, rule, webhook, queue).
     #[arg(long)]
@@ -140,6 +145,7 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
             username: args.username.clone(),
             request_id: args.request_id.clone(),
             timestamp: args.timestamp.clone(),
+            traceparent: args.traceparent,
         }]
     };
     let mut conn = ctx.redis().await?;

@@ -106,12 +106,12 @@ async fn run(ctx: &Context, options: worker::WorkerOptions) -> CommandResult {
         &settings.history,
         conn.clone(),
     )
-        .map_err(|e| {
-            CommandError::new(format!(
-                "cannot prepare {}: {e}",
-                crate::webhooks::SEND_WEBHOOK
-            ))
-        })?;
+    .map_err(|e| {
+        CommandError::new(format!(
+            "cannot prepare {}: {e}",
+            crate::webhooks::SEND_WEBHOOK
+        ))
+    })?;
     let worker = worker::Worker::start(conn, options, delivering.functions())
         .await
         .map_err(CommandError::new)?

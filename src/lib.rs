@@ -40,6 +40,7 @@ pub mod rq;
 pub mod signals;
 pub mod size;
 pub mod tasks;
+pub mod trace;
 pub mod webhooks;
 
 /// The built-in commands, one file each.

@@ -180,7 +180,11 @@ fn an_open_circuit_holds_jobs_probes_and_closes() {
         let state = webhook_state(dir.path(), "flaky");
         state["circuit"] == "open" && state["failures"].as_u64() > Some(3)
     }));
-    assert_eq!(flaky.received(), failed_before + 1, "one probe, nothing beside it");
+    assert_eq!(
+        flaky.received(),
+        failed_before + 1,
+        "one probe, nothing beside it"
+    );
     // The endpoint recovers: the next probe succeeds, the circuit closes, the jobs go.
     flaky.set_status(200);
     assert!(

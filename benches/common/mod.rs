@@ -56,5 +56,6 @@ pub fn site_event(i: u64, event_type: &str, request_id: String) -> Event {
         username: Some("bench".into()),
         request_id: Some(request_id),
         timestamp: None,
+        traceparent: None,
     }
 }

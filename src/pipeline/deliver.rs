@@ -17,6 +17,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::{
+    enqueue::TRACEPARENT,
     history::{Attempt, Recorder},
     limits::{self, Ending, Gate, Limits},
     request::{self, Answer},
@@ -29,6 +30,7 @@ use crate::{
         functions::{JobCall, JobFailure, JobFunction, JobOutcome, JobSuccess},
         timestamp,
     },
+    trace::TraceParent,
     webhooks::{
         render::{self, RenderedRequest},
         CompiledWebhook, Signer, WebhookConfig, WebhookContext, SEND_WEBHOOK,
@@ -358,7 +360,19 @@ async fn attempt(
     for (header, value) in &signature {
         request = request.header(*header, value.as_str());
     }
-    tracing::debug!("Sending {method} request to {safe_url}");
+    // The change's trace continues in a span of this delivery.
+    let trace = call
+        .meta
+        .get(TRACEPARENT)
+        .and_then(Value::as_str)
+        .and_then(|text| TraceParent::parse(text).ok())
+        .unwrap_or_else(TraceParent::new_root)
+        .child();
+    request = request.header(TRACEPARENT, trace.to_string());
+    tracing::debug!(
+        "Sending {method} request to {safe_url} (trace {})",
+        trace.trace_id()
+    );
     Ok(request::send(request.body(body), &method, &safe_url, hook.config.timeout).await)
 }
 

@@ -11,6 +11,7 @@ use crate::{
         job::{NewJob, Retry},
         queue,
     },
+    trace::TraceParent,
     webhooks::{
         event::{matching_rules, merged_data, Event},
         EventRuleConfig, Ordering, WebhookConfig, JOB_TIMEOUT_SECS, SEND_WEBHOOK,
@@ -74,6 +75,7 @@ impl Routing {
 /// secrets: the worker looks the webhook up in its own settings when it sends.
 pub fn jobs_for_event(routing: &Routing, event: &Event, now: &str) -> Vec<(NewJob, EnqueuedJob)> {
     let timestamp = event.timestamp.clone().unwrap_or_else(|| now.to_string());
+    let trace = event.traceparent.unwrap_or_else(TraceParent::new_root);
     matching_rules(&routing.rules, event)
         .map(|rule| {
             let data = merged_data(rule, event);
@@ -86,6 +88,9 @@ pub fn jobs_for_event(routing: &Routing, event: &Event, now: &str) -> Vec<(NewJo
             );
             job.timeout = JOB_TIMEOUT_SECS as i64;
             job.chain = chain;
+            let mut meta = Map::new();
+            meta.insert(TRACEPARENT.into(), Value::from(trace.to_string()));
+            job.meta = Some(meta);
             job.retry = rule.retry.as_ref().map(|r| Retry {
                 retries_left: r.max as i64,
                 intervals: if r.intervals.is_empty() {
@@ -128,6 +133,9 @@ fn kwargs(
     kwargs.insert("request_id".into(), text(&event.request_id));
     kwargs
 }
+
+/// The key of a job's `meta` that holds the W3C `traceparent` its deliveries continue.
+pub const TRACEPARENT: &str = "traceparent";
 
 /// NetBox's timestamp for an event: now, ISO 8601 with microseconds and `+00:00`.
 pub fn now_iso() -> String {

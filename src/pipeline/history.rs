@@ -91,7 +91,10 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the writer on `conn`; it ends once every clone of the recorder is dropped and
     /// what they sent is written.
-    pub fn start(conn: RedisConn, settings: HistorySettings) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        conn: RedisConn,
+        settings: HistorySettings,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (Self { tx }, tokio::spawn(write_all(conn, settings, rx)))
     }

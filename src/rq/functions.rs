@@ -22,6 +22,8 @@ pub struct JobCall {
     /// Which run of the job this is: 1 for the first, 2 for the first retry (or the first run
     /// after a requeue), and so on.
     pub attempt: u32,
+    /// The job's `meta` (empty when it has none or it is not JSON).
+    pub meta: Map<String, Value>,
     /// Positional arguments.
     pub args: Vec<Value>,
     /// Keyword arguments.

@@ -184,7 +184,12 @@ pub async fn activity<C: ConnectionLike>(
         .map(|n| {
             let minute = this_minute - n * 60;
             let fields = &by_hour[&(minute / 3600 * 3600)];
-            let get = |outcome: &str| fields.get(&format!("{outcome}:{minute}")).copied().unwrap_or(0);
+            let get = |outcome: &str| {
+                fields
+                    .get(&format!("{outcome}:{minute}"))
+                    .copied()
+                    .unwrap_or(0)
+            };
             (minute, get("ok"), get("failed"))
         })
         .collect();
@@ -198,7 +203,10 @@ pub async fn activity<C: ConnectionLike>(
     let mut histogram = vec![0u64; DURATION_BUCKETS.len() + 1];
     for fields in by_hour.values() {
         for (field, count) in fields {
-            if let Some(index) = field.strip_prefix("d:").and_then(|i| i.parse::<usize>().ok()) {
+            if let Some(index) = field
+                .strip_prefix("d:")
+                .and_then(|i| i.parse::<usize>().ok())
+            {
                 if let Some(slot) = histogram.get_mut(index) {
                     *slot += count;
                 }
@@ -278,7 +286,11 @@ fn bucket_percentile(counts: &[u64], q: f64) -> Option<f64> {
     let target = q * total as f64;
     let mut seen = 0.0;
     for (index, count) in counts.iter().enumerate() {
-        let lower = if index == 0 { 0.0 } else { DURATION_BUCKETS[index - 1] };
+        let lower = if index == 0 {
+            0.0
+        } else {
+            DURATION_BUCKETS[index - 1]
+        };
         let Some(upper) = DURATION_BUCKETS.get(index) else {
             return Some(lower * 1000.0);
         };

@@ -64,13 +64,20 @@ impl StatusMatch {
     /// `503`, `5xx` or `4XX`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim().to_ascii_lowercase();
-        let fail = || format!("expected a status such as 503, or a class such as 5xx, found {text:?}");
+        let fail =
+            || format!("expected a status such as 503, or a class such as 5xx, found {text:?}");
         if let Some(class) = text.strip_suffix("xx") {
             let class: u16 = class.parse().map_err(|_| fail())?;
-            return (1..=5).contains(&class).then_some(Self::Class(class)).ok_or_else(fail);
+            return (1..=5)
+                .contains(&class)
+                .then_some(Self::Class(class))
+                .ok_or_else(fail);
         }
         let code: u16 = text.parse().map_err(|_| fail())?;
-        (100..600).contains(&code).then_some(Self::Code(code)).ok_or_else(fail)
+        (100..600)
+            .contains(&code)
+            .then_some(Self::Code(code))
+            .ok_or_else(fail)
     }
 
     fn holds(self, status: u16) -> bool {
@@ -105,10 +112,16 @@ impl Filter {
             }
         }
         let ended = job.time("ended_at");
-        if self.since.is_some_and(|since| ended.is_none_or(|t| t < since)) {
+        if self
+            .since
+            .is_some_and(|since| ended.is_none_or(|t| t < since))
+        {
             return false;
         }
-        if self.until.is_some_and(|until| ended.is_none_or(|t| t >= until)) {
+        if self
+            .until
+            .is_some_and(|until| ended.is_none_or(|t| t >= until))
+        {
             return false;
         }
         let reason = result.and_then(|r| r.failure.clone()).unwrap_or_default();

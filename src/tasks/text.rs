@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::{
     decode::{self, age, display_time},
+    deliveries::Delivery,
     detail::JobDetail,
     jobs::JobSummary,
     stats::Overview,
-    deliveries::Delivery,
     webhooks::WebhookRow,
 };
 
@@ -209,14 +209,21 @@ fn attempts(job: &JobDetail) -> String {
             vec![
                 a.number.map_or_else(|| "-".into(), |n| n.to_string()),
                 a.outcome.clone(),
-                a.at.as_deref().map(display_time).unwrap_or_else(|| "-".into()),
-                a.duration_ms.map_or_else(|| "-".into(), |ms| format!("{ms:.1}")),
+                a.at.as_deref()
+                    .map(display_time)
+                    .unwrap_or_else(|| "-".into()),
+                a.duration_ms
+                    .map_or_else(|| "-".into(), |ms| format!("{ms:.1}")),
                 decode::cut(a.status.as_deref().unwrap_or("-"), 60),
                 decode::cut(&a.response.as_deref().unwrap_or("-").replace('\n', " "), 60),
             ]
         })
         .collect();
-    table(&["#", "OUTCOME", "AT", "MS", "STATUS", "ANSWER"], &rows, &[0, 3])
+    table(
+        &["#", "OUTCOME", "AT", "MS", "STATUS", "ANSWER"],
+        &rows,
+        &[0, 3],
+    )
 }
 
 /// The one-line fields of a job.
@@ -368,7 +375,9 @@ pub fn deliveries(found: &[Delivery]) -> String {
                 display_time(&d.time),
                 d.webhook.clone(),
                 d.event.clone(),
-                format!("{} {}", d.object_type, d.object_id).trim().to_string(),
+                format!("{} {}", d.object_type, d.object_id)
+                    .trim()
+                    .to_string(),
                 decode::cut(&d.status, 50),
                 format!("{:.1}", d.ms),
                 d.attempt.to_string(),
@@ -377,7 +386,9 @@ pub fn deliveries(found: &[Delivery]) -> String {
         })
         .collect();
     table(
-        &["TIME", "WEBHOOK", "EVENT", "OBJECT", "STATUS", "MS", "ATTEMPT", "JOB"],
+        &[
+            "TIME", "WEBHOOK", "EVENT", "OBJECT", "STATUS", "MS", "ATTEMPT", "JOB",
+        ],
         &rows,
         &[5, 6],
     )

@@ -30,7 +30,9 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
 
 /// Seconds in `90s`, `30m`, `2h`, `7d`, `1w` (a bare number is seconds).
 fn duration(text: &str) -> Option<i64> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: i64 = number.parse().ok()?;
     let factor = match unit.trim() {
@@ -51,11 +53,25 @@ mod tests {
     #[test]
     fn ages_and_times() {
         let now = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
-        assert_eq!(parse("90s", now).unwrap(), now - chrono::Duration::seconds(90));
-        assert_eq!(parse("2h", now).unwrap(), Utc.with_ymd_and_hms(2026, 11, 29, 10, 0, 0).unwrap());
-        assert_eq!(parse("7d", now).unwrap(), Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+        assert_eq!(
+            parse("90s", now).unwrap(),
+            now - chrono::Duration::seconds(90)
+        );
+        assert_eq!(
+            parse("2h", now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 29, 10, 0, 0).unwrap()
+        );
+        assert_eq!(
+            parse("7d", now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+        );
         let at = Utc.with_ymd_and_hms(2026, 11, 29, 10, 30, 0).unwrap();
-        for text in ["2026-11-29T10:30:00Z", "2026-11-29T11:30:00+01:00", "2026-11-29 10:30", "2026-11-29T10:30:00.000000Z"] {
+        for text in [
+            "2026-11-29T10:30:00Z",
+            "2026-11-29T11:30:00+01:00",
+            "2026-11-29 10:30",
+            "2026-11-29T10:30:00.000000Z",
+        ] {
             assert_eq!(parse(text, now).unwrap(), at, "{text}");
         }
         assert!(parse("soon", now).unwrap_err().contains("\"soon\""));

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::conditions;
 use super::config::EventRuleConfig;
 use super::event_type::EventType;
+use crate::trace::TraceParent;
 
 /// One change to one object, as `manage enqueue_event --lines` reads it (one JSON object a line)
 /// and as NetBox's `EventContext` carries it to the rules.
@@ -33,6 +34,33 @@ pub struct Event {
     /// ISO 8601 time of the change; the enqueuer fills in the current time when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
+    /// The W3C `traceparent` of the change; its deliveries continue its trace (a new trace is
+    /// started when absent).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "traceparent",
+        serialize_with = "traceparent_text"
+    )]
+    pub traceparent: Option<TraceParent>,
+}
+
+fn traceparent<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<TraceParent>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| TraceParent::parse(&text).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+fn traceparent_text<S: serde::Serializer>(
+    value: &Option<TraceParent>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(parent) => serializer.serialize_str(&parent.to_string()),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// The rules an event triggers, in configuration order: enabled, naming the event's object type

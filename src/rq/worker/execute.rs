@@ -132,6 +132,10 @@ fn prepare<'f>(taken: &Taken, functions: &'f Functions) -> Result<Runnable<'f>, 
             .ok()
             .flatten()
             .map_or(1, |done| done.max(0) as u32 + 1),
+        meta: match taken.job.meta() {
+            Some(Value::Object(meta)) => meta,
+            _ => Default::default(),
+        },
         args: call.args,
         kwargs: call.kwargs,
     };

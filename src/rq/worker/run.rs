@@ -593,6 +593,18 @@ fn log_outcome(taken: &Taken, outcome: &Outcome, took: chrono::TimeDelta) {
     let func = taken.job.func_name();
     let ms = took.num_microseconds().unwrap_or(0) as f64 / 1000.0;
     let (queue, id) = (&taken.queue, &taken.job.id);
+    // A job that carries a W3C trace says which, so its log lines can be found by trace id.
+    let id = match taken
+        .job
+        .meta()
+        .as_ref()
+        .and_then(|meta| meta.get("traceparent"))
+        .and_then(|tp| tp.as_str())
+        .and_then(|tp| crate::trace::TraceParent::parse(tp).ok())
+    {
+        Some(trace) => format!("{id} [trace {}]", trace.trace_id()),
+        None => id.clone(),
+    };
     match outcome {
         Outcome::Failed(reason) => tracing::warn!("{queue}: {id} {func} failed in {ms:.1} ms: {reason}"),
         Outcome::Retry {

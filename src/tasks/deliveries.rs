@@ -89,7 +89,7 @@ pub async fn list<C: ConnectionLike>(conn: &mut C, filter: &Filter) -> TaskResul
             }
         }
     }
-    all.sort_by(|a, b| entry_order(&b.entry).cmp(&entry_order(&a.entry)));
+    all.sort_by_key(|d| std::cmp::Reverse(entry_order(&d.entry)));
     all.truncate(filter.limit);
     Ok(all)
 }
@@ -319,7 +319,7 @@ mod tests {
         counts[1] = 10;
         assert_eq!(bucket_percentile(&counts, 0.5), Some(5.0));
         assert_eq!(bucket_percentile(&counts, 0.75), Some(7.5));
-        assert_eq!(bucket_percentile(&vec![0; 13], 0.5), None);
+        assert_eq!(bucket_percentile(&[0; 13], 0.5), None);
     }
 
     #[test]

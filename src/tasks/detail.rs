@@ -135,7 +135,7 @@ impl Attempt {
             });
         Self {
             number: get("attempt").and_then(Value::as_u64),
-            outcome: serde_json::to_value(&result.kind)
+            outcome: serde_json::to_value(result.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::{
+    config::listen_address,
     pipeline,
+    tasks::web::probes::{self, Probes},
     rq::{keys, worker},
     signals::StopSignals,
     CommandError, CommandResult, Context,
@@ -38,6 +40,10 @@ pub struct RqWorkerArgs {
     /// Seconds between heartbeats of running jobs.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub job_monitoring_interval: u64,
+    /// Serve /metrics, /live and /ready here (PORT or ADDR:PORT; a bare port is 127.0.0.1)
+    /// [default: [worker] metrics_bind; empty: not served].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_bind: Option<String>,
     /// Write the process id to this file while running.
     #[arg(long, value_name = "FILE")]
     pub pid: Option<std::path::PathBuf>,
@@ -87,15 +93,35 @@ async fn rqworker(ctx: Context, args: RqWorkerArgs) -> CommandResult {
         job_monitoring_interval: args.job_monitoring_interval,
         max_poll_interval: Duration::from_millis(50),
     };
-    let outcome = run(&ctx, options).await;
+    let bind = args
+        .metrics_bind
+        .clone()
+        .unwrap_or_else(|| ctx.settings().worker.metrics_bind.clone());
+    let probes = if bind.trim().is_empty() {
+        None
+    } else {
+        let addr = listen_address(&bind)
+            .map_err(|e| CommandError::new(format!("--metrics-bind: {e}")).with_code(2))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| CommandError::new(format!("cannot listen on {addr}: {e}")))?;
+        tracing::info!("Serving /metrics, /live and /ready on http://{addr}");
+        Some(listener)
+    };
+    let outcome = run(&ctx, options, probes).await;
     if let Some(path) = &args.pid {
         let _ = std::fs::remove_file(path);
     }
     outcome
 }
 
-/// Builds the worker's job functions (webhook delivery among them), registers it, runs it.
-async fn run(ctx: &Context, options: worker::WorkerOptions) -> CommandResult {
+/// Builds the worker's job functions (webhook delivery among them), registers it, runs it,
+/// serving its probes on `probes` while it runs.
+async fn run(
+    ctx: &Context,
+    options: worker::WorkerOptions,
+    probes: Option<tokio::net::TcpListener>,
+) -> CommandResult {
     let signals = StopSignals::install()
         .map_err(|e| CommandError::new(format!("cannot install signal handlers: {e}")))?;
     let settings = ctx.settings();
@@ -112,13 +138,24 @@ async fn run(ctx: &Context, options: worker::WorkerOptions) -> CommandResult {
             crate::webhooks::SEND_WEBHOOK
         ))
     })?;
-    let worker = worker::Worker::start(conn, options, delivering.functions())
+    let worker = worker::Worker::start(conn.clone(), options, delivering.functions())
         .await
         .map_err(CommandError::new)?
         .burst_waits_for(delivering.pending());
     let keep_up = tokio::spawn(delivering.keep_up(worker.name().to_string()));
+    let server = probes.map(|listener| {
+        let state = Probes::new(
+            conn,
+            ctx.settings_arc(),
+            Some(worker.health()),
+        );
+        tokio::spawn(async move { axum::serve(listener, probes::router(state)).await })
+    });
     worker.run(signals).await;
     keep_up.abort();
+    if let Some(server) = server {
+        server.abort();
+    }
     delivering.finish().await;
     Ok(())
 }

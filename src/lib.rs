@@ -29,6 +29,7 @@ pub mod error;
 pub mod globals;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod python;

@@ -51,6 +51,9 @@ pub struct WorkerSettings {
     pub queues: Vec<String>,
     /// Seconds a worker's registration lives without a heartbeat (RQ's `--worker-ttl`).
     pub worker_ttl: u64,
+    /// Where `manage rqworker` serves `/metrics`, `/live` and `/ready` (`PORT` or
+    /// `ADDR:PORT`; a bare port listens on 127.0.0.1); empty: not served.
+    pub metrics_bind: String,
 }
 
 impl Default for WorkerSettings {
@@ -59,8 +62,22 @@ impl Default for WorkerSettings {
             concurrency: 64,
             queues: vec!["high".into(), "default".into(), "low".into()],
             worker_ttl: 420,
+            metrics_bind: String::new(),
         }
     }
+}
+
+/// A listen address from `PORT` or `ADDR:PORT`: a bare port (or `:PORT`) listens on loopback,
+/// so nothing is exposed beyond this machine unless an address says so.
+pub fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    let port = text.strip_prefix(':').unwrap_or(text);
+    if let Ok(port) = port.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        format!("expected a port or an address and port such as 127.0.0.1:9121, found {text:?}")
+    })
 }
 
 /// `[ui]`: the `manage background_tasks` web page.

@@ -57,6 +57,11 @@ impl Settings {
             };
             problems.push(Problem::entry(section, problem));
         }
+        if !self.worker.metrics_bind.is_empty() {
+            if let Err(e) = super::listen_address(&self.worker.metrics_bind) {
+                problems.push(Problem::new("worker.metrics_bind", e));
+            }
+        }
         if self.ui.bind.parse::<std::net::SocketAddr>().is_err() {
             problems.push(Problem::new(
                 "ui.bind",

@@ -222,6 +222,7 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         _ => Ending::Failed,
     };
     let status = answer.status_text();
+    count(&name, &answer);
     if let Some(slot) = slot {
         slot.end(ending, &status).await;
     }
@@ -241,6 +242,24 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         job_id: call.job_id.clone(),
     });
     outcome(&answer, answer.details(call.attempt, started))
+}
+
+/// Counts an attempt in the process's metrics.
+fn count(webhook: &str, answer: &Answer) {
+    let metrics = crate::metrics::metrics();
+    let class = match answer.status {
+        Some(status) => format!("{}xx", status / 100),
+        None => "error".into(),
+    };
+    let outcome = if answer.ok() { "delivered" } else { "failed" };
+    metrics
+        .deliveries
+        .with_label_values(&[webhook, outcome, &class])
+        .inc();
+    metrics
+        .delivery_duration
+        .with_label_values(&[webhook])
+        .observe(answer.took.as_secs_f64());
 }
 
 /// Counts a running delivery down when it ends, however it ends.

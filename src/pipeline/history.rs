@@ -24,9 +24,7 @@ const MAX_BATCH: usize = 1024;
 
 /// Upper bounds (seconds) of the delivery-duration buckets: the Webhooks view's percentiles and
 /// the `manage_delivery_duration_seconds` histogram use the same ones.
-pub const DURATION_BUCKETS: [f64; 12] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
+pub const DURATION_BUCKETS: [f64; 12] = crate::metrics::SECONDS_BUCKETS;
 
 /// Seconds the hourly stats are kept: a day, and an hour for the one being filled.
 const STATS_TTL: i64 = 25 * 3600;

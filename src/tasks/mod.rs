@@ -5,6 +5,7 @@
 //!
 //! - [`stats`]: per-queue counts of every registry, with the workers serving each queue.
 //! - [`workers`]: the live workers and what they are doing.
+//! - [`metrics`]: the Prometheus text of `GET /metrics`.
 //! - [`jobs`]: a page of one queue's jobs in one status, fetched in one round trip.
 //! - [`detail`]: one job, decoded: call, timestamps, worker, result or failure, webhook.
 //! - [`actions`]: requeue, requeue all failed, delete, stop, enqueue again.
@@ -22,6 +23,7 @@ pub mod decode;
 pub mod deliveries;
 pub mod detail;
 pub mod jobs;
+pub mod metrics;
 pub mod requeue;
 pub mod stats;
 pub mod text;

@@ -16,7 +16,7 @@ static NEXT_EXECUTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 
 /// The job hash fields a worker reads to run a job and record its outcome: the dequeue
 /// script returns only these, since parsing whole hashes was a tenth of the worker's CPU.
-pub const WORKER_FIELDS: [&str; 10] = [
+pub const WORKER_FIELDS: [&str; 11] = [
     "status",
     "data",
     "timeout",
@@ -27,6 +27,7 @@ pub const WORKER_FIELDS: [&str; 10] = [
     "enqueue_at_front_on_retry",
     "manage_attempts",
     "meta",
+    "enqueued_at",
 ];
 
 /// A job taken off a queue, now recorded in the started registry under `execution`.

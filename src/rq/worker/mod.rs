@@ -21,7 +21,7 @@ pub mod registration;
 mod run;
 pub mod upkeep;
 
-pub use run::{Pending, Worker, WorkerError, WorkerOptions, WorkerReport};
+pub use run::{Health, Pending, Worker, WorkerError, WorkerOptions, WorkerReport};
 
 /// Seconds added to the job-monitoring interval for a running job's started-registry score,
 /// as RQ does (`job_monitoring_interval + 60`).

@@ -88,6 +88,35 @@ pub enum WorkerError {
     },
 }
 
+/// What a liveness or readiness probe needs to know about a worker.
+#[derive(Debug, Default)]
+pub struct Health {
+    running: std::sync::atomic::AtomicBool,
+    /// Unix seconds of the last heartbeat Redis took.
+    last_heartbeat: std::sync::atomic::AtomicI64,
+    /// Seconds after which a heartbeat is stale.
+    stale_after: u64,
+}
+
+impl Health {
+    /// Whether the worker's loop runs (it has started and not begun to shut down).
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Seconds since the last heartbeat Redis took, when it is stale.
+    pub fn stale_heartbeat(&self) -> Option<i64> {
+        let age = chrono::Utc::now().timestamp() - self.last_heartbeat.load(Ordering::Acquire);
+        (age > self.stale_after as i64).then_some(age)
+    }
+
+    /// Records a heartbeat Redis took now.
+    pub fn beat(&self) {
+        self.last_heartbeat
+            .store(chrono::Utc::now().timestamp(), Ordering::Release);
+    }
+}
+
 /// Counts shared by the job tasks, the writer and the loop.
 #[derive(Default)]
 struct Counts {
@@ -104,6 +133,7 @@ pub type Pending = Arc<dyn Fn(RedisConn) -> BoxFuture<'static, bool> + Send + Sy
 /// A registered worker, ready to run jobs with its [`Functions`].
 pub struct Worker {
     pending: Option<Pending>,
+    health: Arc<Health>,
     conn: RedisConn,
     me: Identity,
     options: WorkerOptions,
@@ -164,8 +194,14 @@ impl Worker {
         if let Err(error) = registration::set_state(&mut conn, &me, WorkerState::Idle).await {
             tracing::warn!("cannot set the worker's state: {error}");
         }
+        let health = Arc::new(Health {
+            stale_after: 3 * options.job_monitoring_interval.clamp(1, 10) + 5,
+            ..Health::default()
+        });
+        health.beat();
         Ok(Self {
             pending: None,
+            health,
             heartbeat_ttl: options.job_monitoring_interval + HEARTBEAT_GRACE_SECS,
             slots: Arc::new(Semaphore::new(options.concurrency)),
             conn,
@@ -182,6 +218,11 @@ impl Worker {
     pub fn burst_waits_for(mut self, pending: Pending) -> Self {
         self.pending = Some(pending);
         self
+    }
+
+    /// What probes read: whether the loop runs, and how fresh the heartbeat is.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
     }
 
     /// The worker's name (`--name`, or the uuid4 hex it was given).
@@ -219,12 +260,14 @@ impl Worker {
             in_flight: self.in_flight.clone(),
         };
         let mut state = LoopState::new();
+        self.health.running.store(true, Ordering::Release);
         while let Some((mut room, jobs)) = self.fill(&mut state, &mut controls).await {
             for taken in jobs {
                 let permit = room.split(1).expect("one permit per job");
                 self.spawn(taken, permit, &ended_tx);
             }
         }
+        self.health.running.store(false, Ordering::Release);
         let cold = self.drain(&mut controls.signals).await;
         drop(ended_tx);
         self.flush(writer, cold).await;
@@ -241,6 +284,7 @@ impl Worker {
             registration_ttl: self.registration_ttl,
             heartbeat_ttl: self.heartbeat_ttl,
             heartbeat_every: Duration::from_secs(self.options.job_monitoring_interval.clamp(1, 10)),
+            health: self.health.clone(),
             with_scheduler: self.options.with_scheduler,
         }
     }
@@ -387,6 +431,15 @@ impl Worker {
             self.counts.clone(),
             ended.clone(),
         );
+        let metrics = crate::metrics::metrics();
+        metrics.jobs_in_flight.inc();
+        if let Some(enqueued) = taken.job.time("enqueued_at") {
+            let waited = (chrono::Utc::now() - enqueued).num_microseconds().unwrap_or(0);
+            metrics
+                .job_wait
+                .with_label_values(&[&taken.queue])
+                .observe(waited.max(0) as f64 / 1e6);
+        }
         tokio::spawn(async move {
             let started = chrono::Utc::now();
             let ran = execute::run(&taken, &functions, interrupted).await;
@@ -410,6 +463,7 @@ impl Worker {
             };
             counts.unwritten.fetch_add(1, Ordering::AcqRel);
             in_flight.remove(&record.id);
+            crate::metrics::metrics().jobs_in_flight.dec();
             // The writer outlives every job task: it ends only when all senders are gone.
             let _ = ended.send(record);
             drop(permit);

@@ -130,6 +130,8 @@ pub struct Upkeep {
     pub heartbeat_every: Duration,
     /// Also move due scheduled jobs onto their queues.
     pub with_scheduler: bool,
+    /// Told of every heartbeat Redis took.
+    pub health: Arc<super::run::Health>,
 }
 
 impl Upkeep {
@@ -171,16 +173,15 @@ impl Upkeep {
         )
         .await
         {
-            Ok(true) => {}
+            Ok(true) => self.health.beat(),
             Ok(false) => {
                 tracing::warn!(
                     "Worker {} not found in registry; re-registering.",
                     self.me.name
                 );
-                if let Err(error) =
-                    registration::register(&mut self.conn, &self.me, self.registration_ttl).await
-                {
-                    tracing::warn!("re-registering failed: {error}");
+                match registration::register(&mut self.conn, &self.me, self.registration_ttl).await {
+                    Ok(()) => self.health.beat(),
+                    Err(error) => tracing::warn!("re-registering failed: {error}"),
                 }
             }
             Err(error) => tracing::warn!("heartbeat failed: {error}"),

@@ -8,6 +8,7 @@
 //! - `GET /jobs/{id}`: one job.
 //! - `GET /workers`: the workers in detail.
 //! - `POST /jobs/{id}/requeue|delete|stop|enqueue`, `POST /queues/{queue}/requeue-failed`.
+//! - `GET /metrics`: Prometheus's text format (what Redis knows).
 //! - `GET /static/style.css`: the stylesheet (public).
 //!
 //! Any page takes `?refresh=N` to reload itself every N seconds (`[ui] refresh` sets a default).
@@ -15,11 +16,13 @@
 //! - [`auth`]: token, sessions, CSRF.
 //! - [`render`]: the templates and their filters.
 //! - [`pages`]: the GET handlers.
+//! - [`probes`]: `/live`, `/ready` and `/metrics`, for the worker's own listener.
 //! - [`actions`]: the POST handlers.
 
 pub mod actions;
 pub mod auth;
 pub mod pages;
+pub mod probes;
 pub mod render;
 
 use std::{future::Future, sync::Arc};
@@ -107,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/queues/{queue}/requeue-failed", post(actions::requeue_all))
         .route("/jobs/{id}", get(pages::job))
         .route("/jobs/{id}/{action}", post(actions::job_action))
+        .route("/metrics", get(metrics))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
     Router::new()
@@ -125,6 +129,18 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// `GET /metrics`: what Redis knows, in Prometheus's text format (behind the token).
+async fn metrics(State(state): State<AppState>) -> Response {
+    match super::metrics::render(&mut state.redis(), state.settings(), false).await {
+        Ok(text) => ([(header::CONTENT_TYPE, probes::CONTENT_TYPE)], text).into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read Redis: {error}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn stylesheet() -> Response {

@@ -19,7 +19,7 @@ use crate::tasks::{
 
 /// Whether the request may act: a session's form must carry this session's CSRF token;
 /// scripts with the bearer token need none.
-fn csrf_ok(state: &AppState, caller: &Caller, body: &[u8]) -> bool {
+pub(super) fn csrf_ok(state: &AppState, caller: &Caller, body: &[u8]) -> bool {
     let Caller::Session(session) = caller else {
         return true;
     };
@@ -31,7 +31,7 @@ fn csrf_ok(state: &AppState, caller: &Caller, body: &[u8]) -> bool {
 }
 
 /// Answers an action: a redirect with a flash message for a browser, text for a script.
-fn answer(
+pub(super) fn answer(
     state: &AppState,
     caller: &Caller,
     outcome: TaskResult<Done>,

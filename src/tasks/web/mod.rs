@@ -7,6 +7,8 @@
 //! - `GET /queues/{queue}/{status}?page=N`: a page of that queue's jobs in that status.
 //! - `GET /jobs/{id}`: one job.
 //! - `GET /workers`: the workers in detail.
+//! - `GET /webhooks`, `GET /webhooks/{name}`: each webhook's circuit, rates, durations and
+//!   charts, and its recent deliveries; `POST /webhooks/{name}/reset|requeue-failed`.
 //! - `POST /jobs/{id}/requeue|delete|stop|enqueue`, `POST /queues/{queue}/requeue-failed`.
 //! - `GET /metrics`: Prometheus's text format (what Redis knows).
 //! - `GET /static/style.css`: the stylesheet (public).
@@ -18,12 +20,15 @@
 //! - [`pages`]: the GET handlers.
 //! - [`probes`]: `/live`, `/ready` and `/metrics`, for the worker's own listener.
 //! - [`actions`]: the POST handlers.
+//! - [`webhooks`], [`chart`]: the Webhooks view and its SVG charts.
 
 pub mod actions;
 pub mod auth;
+pub mod chart;
 pub mod pages;
 pub mod probes;
 pub mod render;
+pub mod webhooks;
 
 use std::{future::Future, sync::Arc};
 
@@ -111,6 +116,9 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}", get(pages::job))
         .route("/jobs/{id}/{action}", post(actions::job_action))
         .route("/metrics", get(metrics))
+        .route("/webhooks", get(webhooks::list))
+        .route("/webhooks/{name}", get(webhooks::one))
+        .route("/webhooks/{name}/{action}", post(webhooks::action))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
     Router::new()

@@ -55,7 +55,7 @@ pub fn with_param(uri: &Uri, key: &str, value: Option<&str>) -> String {
 
 /// What every page shows around its content: title, navigation, flash messages, the CSRF token
 /// for its forms, and the auto-refresh switch.
-fn chrome(
+pub(super) fn chrome(
     state: &AppState,
     caller: &Caller,
     uri: &Uri,
@@ -96,7 +96,7 @@ fn chrome(
 
 /// The error page for a failed query: 404 for what does not exist, 409 for a refused action,
 /// 503 when Redis cannot be reached.
-fn task_error(
+pub(super) fn task_error(
     state: &AppState,
     caller: &Caller,
     uri: &Uri,

@@ -18,6 +18,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("jobs.html", include_str!("templates/jobs.html")),
     ("job.html", include_str!("templates/job.html")),
     ("workers.html", include_str!("templates/workers.html")),
+    ("webhooks.html", include_str!("templates/webhooks.html")),
+    ("webhook.html", include_str!("templates/webhook.html")),
     ("message.html", include_str!("templates/message.html")),
 ];
 
@@ -80,6 +82,12 @@ impl Templates {
                 Ok(json) => decode::pretty(&json),
                 Err(e) => decode::undecodable(e),
             }
+        });
+        // A path segment or query value: everything but unreserved characters escaped.
+        env.add_filter("urlencode", |value: String| -> String {
+            url::form_urlencoded::byte_serialize(value.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
         });
         env.add_filter("status_class", |value: String| -> String {
             if KNOWN_STATUSES.contains(&value.as_str()) {

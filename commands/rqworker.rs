@@ -5,9 +5,9 @@ use std::time::Duration;
 use crate::{
     config::listen_address,
     pipeline,
-    tasks::web::probes::{self, Probes},
     rq::{keys, worker},
     signals::StopSignals,
+    tasks::web::probes::{self, Probes},
     CommandError, CommandResult, Context,
 };
 
@@ -105,7 +105,8 @@ async fn rqworker(ctx: Context, args: RqWorkerArgs) -> CommandResult {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| CommandError::new(format!("cannot listen on {addr}: {e}")))?;
-        tracing::info!("Serving /metrics, /live and /ready on http://{addr}");
+        let bound = listener.local_addr().unwrap_or(addr);
+        tracing::info!("Serving /metrics, /live and /ready on http://{bound}");
         Some(listener)
     };
     let outcome = run(&ctx, options, probes).await;
@@ -144,11 +145,7 @@ async fn run(
         .burst_waits_for(delivering.pending());
     let keep_up = tokio::spawn(delivering.keep_up(worker.name().to_string()));
     let server = probes.map(|listener| {
-        let state = Probes::new(
-            conn,
-            ctx.settings_arc(),
-            Some(worker.health()),
-        );
+        let state = Probes::new(conn, ctx.settings_arc(), Some(worker.health()));
         tokio::spawn(async move { axum::serve(listener, probes::router(state)).await })
     });
     worker.run(signals).await;

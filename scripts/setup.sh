@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `manage` and its tests need on a fresh Debian machine that has Rust:
 # Debian's redis-server and redis-sentinel (when missing; tests/sentinel.rs runs three
-# sentinels), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
+# sentinels), Prometheus and promtool (tests check /metrics with them), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
 # background-tasks page is tested in a real browser), and a Python virtualenv with rq==2.12.0
 # (the interop partner in the tests) and jinja2==3.1.6 (NetBox's renderer, the oracle of the
 # template tests and of scripts/gen_template_table.py).
@@ -17,6 +17,8 @@ command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-liberation)
+# promtool checks /metrics and a real Prometheus server scrapes a worker in tests/observability.rs.
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 for extra in ${MANAGE_EXTRA_PACKAGES:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")
 done

@@ -409,3 +409,13 @@ pub fn background_tasks_url(server: &Running) -> String {
         .trim()
         .to_string()
 }
+
+/// A child process killed (and reaped) when dropped, for servers a test starts itself.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -434,7 +434,9 @@ impl Worker {
         let metrics = crate::metrics::metrics();
         metrics.jobs_in_flight.inc();
         if let Some(enqueued) = taken.job.time("enqueued_at") {
-            let waited = (chrono::Utc::now() - enqueued).num_microseconds().unwrap_or(0);
+            let waited = (chrono::Utc::now() - enqueued)
+                .num_microseconds()
+                .unwrap_or(0);
             metrics
                 .job_wait
                 .with_label_values(&[&taken.queue])

@@ -179,7 +179,8 @@ impl Upkeep {
                     "Worker {} not found in registry; re-registering.",
                     self.me.name
                 );
-                match registration::register(&mut self.conn, &self.me, self.registration_ttl).await {
+                match registration::register(&mut self.conn, &self.me, self.registration_ttl).await
+                {
                     Ok(()) => self.health.beat(),
                     Err(error) => tracing::warn!("re-registering failed: {error}"),
                 }

@@ -38,7 +38,10 @@ pub fn bars(slots: &[(i64, u64, u64)], label: &str, span: &str) -> String {
         let when = chrono::DateTime::from_timestamp(*start, 0)
             .map(|t| t.format(label).to_string())
             .unwrap_or_default();
-        let _ = write!(svg, "<g><title>{when}: {ok} delivered, {bad} failed</title>");
+        let _ = write!(
+            svg,
+            "<g><title>{when}: {ok} delivered, {bad} failed</title>"
+        );
         let _ = write!(
             svg,
             r##"<rect class="slot" x="{x:.1}" y="{TOP}" width="{bar:.1}" height="{plot:.1}" fill="#000" fill-opacity="0"/>"##
@@ -83,9 +86,15 @@ mod tests {
 
     #[test]
     fn bars_stack_failed_on_delivered() {
-        let svg = bars(&[(0, 3, 1), (60, 0, 0), (120, 0, 4)], "%H:%M", "the last hour");
+        let svg = bars(
+            &[(0, 3, 1), (60, 0, 0), (120, 0, 4)],
+            "%H:%M",
+            "the last hour",
+        );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-        assert!(svg.contains(r#"aria-label="Deliveries over the last hour: 3 delivered, 5 failed""#));
+        assert!(
+            svg.contains(r#"aria-label="Deliveries over the last hour: 3 delivered, 5 failed""#)
+        );
         assert_eq!(svg.matches("class=\"delivered\"").count(), 1);
         assert_eq!(svg.matches("class=\"failed\"").count(), 2);
         assert!(svg.contains("<title>00:00: 3 delivered, 1 failed</title>"));

@@ -45,9 +45,11 @@ pub fn router(probes: Probes) -> Router {
 
 async fn live(State(probes): State<Probes>) -> Response {
     match &probes.health {
-        Some(health) if !health.running() => {
-            (StatusCode::SERVICE_UNAVAILABLE, "not live: the worker's loop has stopped\n").into_response()
-        }
+        Some(health) if !health.running() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not live: the worker's loop has stopped\n",
+        )
+            .into_response(),
         _ => (StatusCode::OK, "live\n").into_response(),
     }
 }
@@ -58,11 +60,27 @@ async fn ready(State(mut probes): State<Probes>) -> Response {
         redis::cmd("PING").query_async::<String>(&mut probes.conn),
     )
     .await;
-    let not_ready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")).into_response();
+    let not_ready = |why: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response()
+    };
     match ping {
         Ok(Ok(_)) => {}
-        Ok(Err(error)) => return not_ready(format!("Redis at {} does not answer: {error}", probes.conn.display())),
-        Err(_) => return not_ready(format!("Redis at {} did not answer within 2 s", probes.conn.display())),
+        Ok(Err(error)) => {
+            return not_ready(format!(
+                "Redis at {} does not answer: {error}",
+                probes.conn.display()
+            ))
+        }
+        Err(_) => {
+            return not_ready(format!(
+                "Redis at {} did not answer within 2 s",
+                probes.conn.display()
+            ))
+        }
     }
     if let Some(age) = probes.health.as_ref().and_then(|h| h.stale_heartbeat()) {
         return not_ready(format!("the worker's last heartbeat was {age} s ago"));
@@ -74,7 +92,11 @@ async fn metrics(State(mut probes): State<Probes>) -> Response {
     let process = probes.health.is_some();
     match super::super::metrics::render(&mut probes.conn, &probes.settings, process).await {
         Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("cannot read Redis: {error}\n")).into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read Redis: {error}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -2,8 +2,8 @@
 # Installs what `manage` and its tests need on a fresh Debian machine that has Rust:
 # Debian's redis-server and redis-sentinel (when missing; tests/sentinel.rs runs three
 # sentinels), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
-# background-tasks page is tested in a real browser), and a Python virtualenv with rq==2.12.0
-# (the interop partner in the tests).
+# background-tasks page is tested in a real browser), zsh and fish (completion scripts are run in
+# them), and a Python virtualenv with rq==2.12.0 (the interop partner in the tests).
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,9 @@ command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-liberation)
+# The completion scripts `manage completions` prints are run in these shells by tests/cli.rs.
+command -v zsh >/dev/null 2>&1 || packages+=(zsh)
+command -v fish >/dev/null 2>&1 || packages+=(fish)
 for extra in ${MANAGE_EXTRA_PACKAGES:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")
 done

@@ -8,8 +8,7 @@ use std::time::Duration;
 use redis::Commands;
 use reqwest::{header, StatusCode};
 use support::{
-    background_tasks_url, fixtures, manage_on, signal, stderr, stdout, wait_until, RedisServer,
-    Running,
+    background_tasks_url, fixtures, manage_on, stderr, stdout, wait_until, RedisServer, Running,
 };
 
 /// A running server and an HTTP client that does not follow redirects or keep cookies, so the
@@ -589,13 +588,7 @@ fn it_prints_its_real_address_takes_a_configured_token_and_stops_on_sigterm() {
         .unwrap();
     assert_ne!(port, 0);
     assert!(server.output().contains("Stop with CONTROL-C."));
-    signal(&server.child, libc::SIGTERM);
-    assert_eq!(
-        server.wait(Duration::from_secs(10)),
-        Some(0),
-        "{}",
-        server.output()
-    );
+    server.stop(libc::SIGTERM, Duration::from_secs(10));
 
     let token = "a-configured-token-0123456789";
     let configured = Running::start(

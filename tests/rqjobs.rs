@@ -9,7 +9,7 @@ use redis::Commands;
 use serde_json::Value;
 use support::{
     fixtures::{self, *},
-    manage_on, signal, stderr, stdout, wait_until, RedisServer, Running,
+    manage_on, stderr, stdout, wait_until, RedisServer, Running,
 };
 
 fn json(out: &std::process::Output) -> Value {
@@ -445,7 +445,16 @@ fn rqstats_counts_every_registry_and_shows_workers() {
         .unwrap()
         .ends_with('Z'));
     assert_eq!(stats["suspended"], false);
-    let _ = jobs;
+    let by_id = json(&manage_on(&redis, &["rqjobs", "--json", "--limit", "1000"]));
+    let listed: Vec<&str> = by_id["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    for id in [&jobs.finished, &jobs.failed, &jobs.queued, &jobs.webhook] {
+        assert!(listed.contains(&id.as_str()), "{id} listed");
+    }
 
     let text = stdout(&manage_on(&redis, &["rqstats"]));
     let lines: Vec<&str> = text.lines().collect();
@@ -486,6 +495,5 @@ fn rqstats_counts_every_registry_and_shows_workers() {
         !watching.output().contains('\x1b'),
         "no screen clearing into a file"
     );
-    signal(&watching.child, libc::SIGINT);
-    assert_eq!(watching.wait(Duration::from_secs(5)), Some(0));
+    watching.stop(libc::SIGINT, Duration::from_secs(10));
 }

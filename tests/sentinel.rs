@@ -6,13 +6,12 @@ mod support;
 
 use std::{
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
-use support::{
-    die_with_parent, endpoint::Endpoint, free_port, load, stderr, wait_until, RedisServer, Running,
-};
+use redis::Commands;
+use support::{endpoint::Endpoint, load, spawn_redis, stderr, wait_until, RedisServer, Running};
 
 const MASTER: &str = "mymaster";
 
@@ -26,25 +25,21 @@ struct Sentinel {
 impl Sentinel {
     fn start(master_port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let conf = dir.path().join("sentinel.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor {MASTER} 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds {MASTER} 1000\nsentinel failover-timeout {MASTER} 10000\nsentinel parallel-syncs {MASTER} 1\n",
-                dir.path().display()
-            ),
-        )
-        .unwrap();
-        let child = die_with_parent(
-            Command::new("redis-server")
-                .arg(&conf)
-                .arg("--sentinel")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )
-        .spawn()
-        .expect("redis-server --sentinel (scripts/setup.sh installs redis-sentinel)");
+        let (child, port) = spawn_redis("redis-server --sentinel", |port| {
+            // A sentinel rewrites its file: a fresh one for each try.
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor {MASTER} 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds {MASTER} 1000\nsentinel failover-timeout {MASTER} 10000\nsentinel parallel-syncs {MASTER} 1\n",
+                    dir.path().display()
+                ),
+            )
+            .unwrap();
+            let mut command = Command::new("redis-server");
+            command.arg(&conf).arg("--sentinel");
+            command
+        });
         let sentinel = Self {
             child,
             port,
@@ -186,6 +181,21 @@ fn worker_follows_a_failover_and_loses_nothing() {
         "{}",
         worker.output()
     );
+    // The outcomes are all written on the new master, and the worker still stops cleanly.
+    let mut conn = replica.conn();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            conn.zcard::<_, usize>("rq:finished:default").unwrap() == 2500
+                && conn.zcard::<_, usize>("rq:wip:default").unwrap() == 0
+        }),
+        "finished {}, started {}:\n{}",
+        conn.zcard::<_, usize>("rq:finished:default").unwrap(),
+        conn.zcard::<_, usize>("rq:wip:default").unwrap(),
+        worker.output()
+    );
+    assert_eq!(conn.llen::<_, usize>("rq:queue:default").unwrap(), 0);
+    let mut worker = worker;
+    worker.stop(libc::SIGTERM, Duration::from_secs(30));
     let counts = load::deliveries(&endpoint);
     eprintln!(
         "sentinel failover: {} distinct delivered, {} twice",

@@ -10,7 +10,14 @@ use std::{
     time::Duration,
 };
 
-use axum::{body::Bytes, extract::State, http::HeaderMap, response::IntoResponse, Router};
+use axum::{
+    body::Bytes,
+    extract::{connect_info::Connected, ConnectInfo, State},
+    http::HeaderMap,
+    response::IntoResponse,
+    serve::IncomingStream,
+    Router,
+};
 
 /// One request as the endpoint received it.
 #[derive(Debug, Clone)]
@@ -23,6 +30,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The exact body bytes.
     pub body: Vec<u8>,
+    /// The client's address: one port per connection it opened.
+    pub peer: SocketAddr,
 }
 
 impl Recorded {
@@ -56,8 +65,25 @@ pub struct Endpoint {
     _runtime: tokio::runtime::Runtime,
 }
 
+/// The client's address, for telling its connections apart.
+#[derive(Debug, Clone, Copy)]
+struct Peer(SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
 async fn record(
     State(behaviour): State<Arc<Behaviour>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: HeaderMap,
@@ -85,6 +111,7 @@ async fn record(
             })
             .collect(),
         body: body.to_vec(),
+        peer,
     });
     if let Some(location) = redirect.filter(|_| !path.starts_with("/landed")) {
         return (
@@ -125,6 +152,7 @@ impl Endpoint {
         let is_tls = tls.is_some();
         match tls {
             None => {
+                let app = app.into_make_service_with_connect_info::<Peer>();
                 runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
             }
             Some((cert, key)) => {
@@ -139,6 +167,7 @@ impl Endpoint {
                     .with_single_cert(certs, key)
                     .unwrap();
                 let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+                let app = app.into_make_service_with_connect_info::<Peer>();
                 runtime.spawn(async move {
                     axum::serve(TlsListener { listener, acceptor }, app)
                         .await
@@ -256,4 +285,12 @@ pub fn self_signed_ca() -> (String, String, String) {
         .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
     let server = params.signed_by(&server_key, &ca, &ca_key).unwrap();
     (ca.pem(), server.pem(), server_key.serialize_pem())
+}
+
+/// A certificate for 127.0.0.1 and localhost signed by its own key, as a quick test endpoint
+/// has: `(cert_pem, key_pem)`.
+pub fn self_signed() -> (String, String) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    (certified.cert.pem(), certified.key_pair.serialize_pem())
 }

@@ -108,15 +108,15 @@ Queue('default', connection=r).enqueue('manage.echo', 1, job_id='py-pickled')
     );
 
     let mut conn = redis.conn();
-    let data = manage::rq::serializer::encode_data(&manage::rq::serializer::Call {
-        func_name: "manage.sleep".into(),
-        args: vec![],
-        kwargs: serde_json::json!({"seconds": 600})
-            .as_object()
-            .unwrap()
-            .clone(),
-    });
-    let now = manage::rq::timestamp::now();
+    let data = super::rq::job_data(
+        "manage.sleep",
+        serde_json::json!([]),
+        serde_json::json!({"seconds": 600}),
+    );
+    // RQ's timestamp format (`utils.utcformat`): UTC with microseconds and a Z.
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
     let started = "hand-started";
     let _: () = conn
         .hset_multiple(

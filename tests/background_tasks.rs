@@ -614,3 +614,60 @@ fn it_prints_its_real_address_takes_a_configured_token_and_stops_on_sigterm() {
     );
     assert!(!stdout(&shown).contains(token), "{}", stdout(&shown));
 }
+
+#[tokio::test]
+async fn tokens_and_passwords_in_arguments_and_results_are_never_shown() {
+    let redis = RedisServer::start();
+    let secrets = ["tok-Q1w2", "pw-E3r4", "pw-T5y6", "tok-U7i8"];
+    let id = support::rq::enqueue(
+        &redis,
+        &[
+            "manage.echo",
+            "--args",
+            r#"[{"token": "tok-Q1w2", "user": "alice"}]"#,
+            "--kwargs",
+            r#"{"password": "pw-E3r4", "nested": {"db_password": "pw-T5y6", "api_token": "tok-U7i8"}, "note": "shown"}"#,
+        ],
+    );
+    let out = manage_on(&redis, &["rqworker", "--burst", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The secrets really are in the job's arguments and in its result.
+    let result = support::rq::latest_results(&redis, &[&id])
+        .remove(&id)
+        .flatten()
+        .expect("a result");
+    let stored = result.return_value.to_string();
+    assert!(secrets.iter().all(|s| stored.contains(s)), "{stored}");
+
+    let text = manage_on(&redis, &["rqjob", &id]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let json = manage_on(&redis, &["rqjob", &id, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(shown["args"][0]["token"], "********");
+    assert_eq!(shown["args"][0]["user"], "alice");
+    assert_eq!(shown["kwargs"]["password"], "********");
+    assert_eq!(shown["kwargs"]["nested"]["db_password"], "********");
+    assert_eq!(shown["kwargs"]["nested"]["api_token"], "********");
+    assert_eq!(shown["kwargs"]["note"], "shown");
+    assert_eq!(
+        shown["result"]["return_value"]["kwargs"]["password"],
+        "********"
+    );
+    assert_eq!(
+        shown["result"]["return_value"]["args"][0]["token"],
+        "********"
+    );
+    let server = Server::start(&redis, &[]);
+    let (status, page) = server.bearer_get(&format!("/jobs/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("alice") && page.contains("shown"), "{page}");
+    for (what, said) in [
+        ("rqjob", stdout(&text)),
+        ("rqjob --json", stdout(&json)),
+        ("the job page", page),
+    ] {
+        for secret in secrets {
+            assert!(!said.contains(secret), "{what} shows {secret}:\n{said}");
+        }
+    }
+}

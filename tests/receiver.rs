@@ -491,3 +491,60 @@ fn head_requests_get_no_body() {
     assert_log_line(&blocks[0][0], 1, "HEAD /h HTTP/1.1", 200);
     assert_eq!(blocks[0][1..], ["(No body)"]);
 }
+
+#[test]
+fn bind_listens_on_the_address_given_and_nowhere_else() {
+    // 127.0.0.2 is loopback too, but not 127.0.0.1.
+    let receiver = Receiver::start(&["--bind", "127.0.0.2", "--no-headers"]);
+    let first = receiver.lines()[0].clone();
+    assert_eq!(
+        first,
+        format!(
+            "Listening on port http://127.0.0.2:{}. Stop with CONTROL-C.",
+            receiver.port
+        )
+    );
+    let refused = std::net::TcpStream::connect(("127.0.0.1", receiver.port)).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.2", receiver.port)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+        .write_all(b"GET /bound HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut stream).status, 200);
+    let blocks = receiver.blocks(1);
+    assert!(
+        blocks[0][0].ends_with("\"GET /bound HTTP/1.1\" 200 -"),
+        "{:?}",
+        blocks[0]
+    );
+}
+
+#[test]
+fn delay_holds_each_answer_back() {
+    // Far longer than the client waits: no answer may come in that second.
+    let slow = Receiver::start(&["--delay", "60000", "--no-headers"]);
+    let mut stream = connect(slow.port);
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .unwrap();
+    stream.write_all(b"GET /slow HTTP/1.1\r\n\r\n").unwrap();
+    let early = std::io::Read::read(&mut stream, &mut [0u8; 64]);
+    assert!(
+        matches!(&early, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "answered at once: {early:?}"
+    );
+    assert_eq!(
+        slow.lines().len(),
+        1,
+        "nothing printed before the answer: {:?}",
+        slow.lines()
+    );
+
+    // A short delay still answers, and then prints the request.
+    let short = Receiver::start(&["--delay", "200", "--no-headers"]);
+    let response = exchange(short.port, b"GET /short HTTP/1.1\r\n\r\n");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, RECEIVED);
+    assert_log_line(&short.blocks(1)[0][0], 1, "GET /short HTTP/1.1", 200);
+}

@@ -1,6 +1,7 @@
 //! Sentinel: `[redis] url = "redis+sentinel://…/<master>"` with a real master, a replica and
-//! three sentinels. A failover forced while webhooks are being delivered moves the worker to
-//! the new master, and every webhook still arrives.
+//! three sentinels. A failover forced while webhooks are in flight moves the worker to the new
+//! master: every webhook still arrives, the outcomes held during the switch are written there,
+//! and the worker still stops cleanly.
 
 mod support;
 
@@ -99,6 +100,19 @@ fn role(redis: &RedisServer) -> String {
     }
 }
 
+/// A field of the server's `INFO replication`.
+fn replication(redis: &RedisServer, field: &str) -> String {
+    let info: String = redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut redis.conn())
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 fn enqueue(dir: &Path, batch: &str, range: std::ops::Range<usize>) {
     let out = load::enqueue(dir, batch, range);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -115,6 +129,13 @@ fn worker_follows_a_failover_and_loses_nothing() {
             .iter()
             .all(|s| s.replicas() == 1)),
         "the sentinels never found the replica"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || replication(
+            &replica,
+            "master_link_status"
+        ) == "up"),
+        "the replica never synchronised"
     );
     let url = format!(
         "redis+sentinel://{}/{MASTER}/0",
@@ -145,6 +166,25 @@ fn worker_follows_a_failover_and_loses_nothing() {
         worker.output()
     );
 
+    // Deliveries are held from here: the worker's 20 jobs stay in flight, their outcomes kept,
+    // and nothing is written while the sentinels switch masters. (Redis replicates
+    // asynchronously: what a demoted master accepts after the replica's promotion is lost,
+    // whoever writes it.) Everything written so far is on the replica before the switch.
+    endpoint.hold();
+    let mut old = master.conn();
+    assert!(
+        wait_until(Duration::from_secs(30), || endpoint.waiting() == 20
+            && old.zcard::<_, usize>("rq:wip:default").unwrap() == 20),
+        "{} waiting:\n{}",
+        endpoint.waiting(),
+        worker.output()
+    );
+    let replicas: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(10_000)
+        .query(&mut old)
+        .unwrap();
+    assert_eq!(replicas, 1, "the replica has every write");
     let _: String = redis::cmd("SENTINEL")
         .arg("FAILOVER")
         .arg(MASTER)
@@ -160,6 +200,7 @@ fn worker_follows_a_failover_and_loses_nothing() {
         == "master"
         && role(&master) == "slave"));
     enqueue(dir.path(), "after", 0..500);
+    endpoint.release();
 
     let all_arrived = || {
         let counts = load::deliveries(&endpoint);

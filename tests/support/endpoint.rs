@@ -4,7 +4,7 @@
 use std::{
     net::SocketAddr,
     sync::{
-        atomic::{AtomicU16, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::Duration,
@@ -55,6 +55,11 @@ struct Behaviour {
     status: AtomicU16,
     delay_ms: AtomicU64,
     redirect: Mutex<Option<String>>,
+    /// While true, requests are recorded but not answered.
+    held: AtomicBool,
+    /// Requests recorded and waiting for `held` to clear.
+    waiting: AtomicUsize,
+    released: tokio::sync::Notify,
 }
 
 /// The server; stopped when dropped.
@@ -113,6 +118,15 @@ async fn record(
         body: body.to_vec(),
         peer,
     });
+    behaviour.waiting.fetch_add(1, Ordering::SeqCst);
+    loop {
+        let released = behaviour.released.notified();
+        if !behaviour.held.load(Ordering::SeqCst) {
+            break;
+        }
+        released.await;
+    }
+    behaviour.waiting.fetch_sub(1, Ordering::SeqCst);
     if let Some(location) = redirect.filter(|_| !path.starts_with("/landed")) {
         return (
             axum::http::StatusCode::FOUND,
@@ -212,6 +226,22 @@ impl Endpoint {
         self.behaviour
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// From now on, record requests but answer none until [`Endpoint::release`].
+    pub fn hold(&self) {
+        self.behaviour.held.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers the requests held back, and the next ones at once.
+    pub fn release(&self) {
+        self.behaviour.held.store(false, Ordering::SeqCst);
+        self.behaviour.released.notify_waiters();
+    }
+
+    /// How many requests are waiting for an answer (held back or being answered).
+    pub fn waiting(&self) -> usize {
+        self.behaviour.waiting.load(Ordering::SeqCst)
     }
 
     /// Answer 302 to this location (except on paths starting with `/landed`).

@@ -169,7 +169,9 @@ pub fn lua_prelude() -> String {
     ] {
         writeln!(lua, "K.{name} = {}", lua_string(value)).expect("writing to a String");
     }
-    let one: [(&str, fn(&str) -> String); 13] = [
+    /// A key function of one argument (a queue name, a job id, …).
+    type KeyOf = fn(&str) -> String;
+    let one: [(&str, KeyOf); 13] = [
         ("queue", queue),
         ("intermediate", intermediate),
         ("job", job),
@@ -190,7 +192,12 @@ pub fn lua_prelude() -> String {
     for registry in Registry::ALL {
         lua_function(&mut lua, registry.status(), &["a"], &registry.key("\u{1}"));
     }
-    lua_function(&mut lua, "execution", &["a", "b"], &execution("\u{1}", "\u{2}"));
+    lua_function(
+        &mut lua,
+        "execution",
+        &["a", "b"],
+        &execution("\u{1}", "\u{2}"),
+    );
     lua
 }
 
@@ -271,12 +278,13 @@ mod tests {
         assert!(prelude.contains("function K.queue(a) return 'rq:queue:' .. a end"));
         assert!(prelude.contains("function K.started(a) return 'rq:wip:' .. a end"));
         assert!(
-            prelude.contains("function K.dependencies(a) return 'rq:job::' .. a .. ':dependencies' end"),
+            prelude.contains(
+                "function K.dependencies(a) return 'rq:job::' .. a .. ':dependencies' end"
+            ),
             "{prelude}"
         );
-        assert!(prelude.contains(
-            "function K.execution(a, b) return 'rq:execution:' .. a .. ':' .. b end"
-        ));
+        assert!(prelude
+            .contains("function K.execution(a, b) return 'rq:execution:' .. a .. ':' .. b end"));
     }
 
     #[test]

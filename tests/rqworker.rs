@@ -836,3 +836,37 @@ print(job.latest_result().exc_string)
         at.replace(their_reason, " at T")
     );
 }
+
+#[test]
+fn a_rediss_url_talks_tls_and_checks_the_certificate() {
+    let (redis, tls_port, ca) = RedisServer::start_tls();
+    let url = format!("rediss://127.0.0.1:{tls_port}/0");
+    let over_tls = |trusted: bool, args: &[&str]| {
+        let work = tempfile::tempdir().unwrap();
+        let mut command = support::manage(work.path());
+        command.env("MANAGE_REDIS_URL", &url);
+        // The certificate is checked against the system's roots, or the bundle SSL_CERT_FILE names.
+        if trusted {
+            command.env("SSL_CERT_FILE", &ca);
+        } else {
+            command.env_remove("SSL_CERT_FILE");
+        }
+        support::run(command.args(args))
+    };
+    let out = over_tls(true, &["rqenqueue", "manage.echo", "--args", "[7]"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_string();
+    let out = over_tls(true, &["rqworker", "--burst", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status(&redis, &id), "finished");
+
+    let out = over_tls(false, &["rqenqueue", "manage.echo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("CommandError: cannot reach Redis at {url}: "))
+            && stderr(&out).contains("certificate"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
+}

@@ -44,6 +44,45 @@ impl RedisServer {
         Self { child, port, dir }
     }
 
+    /// Starts a server that also speaks TLS on a second port, with a certificate for 127.0.0.1
+    /// signed by a CA of its own. Returns it, the TLS port and the CA's PEM file.
+    pub fn start_tls() -> (Self, u16, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (ca, cert, key) = endpoint::self_signed_ca();
+        let file = |name: &str, pem: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, pem).unwrap();
+            path.display().to_string()
+        };
+        let (ca, cert, key) = (
+            file("ca.pem", &ca),
+            file("cert.pem", &cert),
+            file("key.pem", &key),
+        );
+        let args = Self::args(dir.path(), &[]);
+        let tls_port = std::cell::Cell::new(0);
+        let (child, port) = spawn_redis("redis-server with TLS", |port| {
+            // Taken again by the server; if someone else got it first, the server exits and
+            // both ports are picked anew.
+            tls_port.set(
+                TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a port from the kernel")
+                    .port(),
+            );
+            let mut command = Command::new("redis-server");
+            command
+                .args(["--port", &port.to_string()])
+                .args(&args)
+                .args(["--tls-port", &tls_port.get().to_string()])
+                .args(["--tls-cert-file", &cert, "--tls-key-file", &key])
+                .args(["--tls-ca-cert-file", &ca, "--tls-auth-clients", "no"]);
+            command
+        });
+        let ca = PathBuf::from(ca);
+        (Self { child, port, dir }, tls_port.get(), ca)
+    }
+
     fn args(dir: &Path, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
             .iter()

@@ -14,23 +14,18 @@ fn script(body: &str) -> Script {
 }
 
 /// Queue → started registry, for a batch of jobs, in priority order.
-pub static DEQUEUE: LazyLock<Script> =
-    LazyLock::new(|| script(include_str!("lua/dequeue.lua")));
+pub static DEQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/dequeue.lua")));
 /// A batch of outcomes: finished, failed, stopped, retried, requeued.
-pub static COMPLETE: LazyLock<Script> =
-    LazyLock::new(|| script(include_str!("lua/complete.lua")));
+pub static COMPLETE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/complete.lua")));
 /// Worker TTL and started-registry scores.
 pub static HEARTBEAT: LazyLock<Script> =
     LazyLock::new(|| script(include_str!("lua/heartbeat.lua")));
 /// Failed registry → queue.
-pub static REQUEUE: LazyLock<Script> =
-    LazyLock::new(|| script(include_str!("lua/requeue.lua")));
+pub static REQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/requeue.lua")));
 /// Registry maintenance and abandoned jobs.
-pub static CLEANUP: LazyLock<Script> =
-    LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
+pub static CLEANUP: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
 /// Scheduled registry → queue.
-pub static SCHEDULE: LazyLock<Script> =
-    LazyLock::new(|| script(include_str!("lua/schedule.lua")));
+pub static SCHEDULE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/schedule.lua")));
 /// A job, everywhere it is kept (NetBox's delete).
 pub static DELETE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
 /// An ended job back onto its queue (NetBox's enqueue, to re-send a webhook).

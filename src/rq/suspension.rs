@@ -6,7 +6,10 @@ use redis::aio::ConnectionLike;
 use super::keys;
 
 /// Suspends every worker, until [`resume`] or, with `seconds`, until it expires by itself.
-pub async fn suspend<C: ConnectionLike>(conn: &mut C, seconds: Option<u64>) -> redis::RedisResult<()> {
+pub async fn suspend<C: ConnectionLike>(
+    conn: &mut C,
+    seconds: Option<u64>,
+) -> redis::RedisResult<()> {
     let mut command = redis::cmd("SET");
     command.arg(keys::SUSPENDED).arg(1);
     if let Some(seconds) = seconds {

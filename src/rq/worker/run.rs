@@ -448,7 +448,10 @@ impl Worker {
 
     async fn set_state(&mut self, state: WorkerState) {
         if let Err(error) = registration::set_state(&mut self.conn, &self.me, state).await {
-            tracing::warn!("cannot set the worker's state to {}: {error}", state.as_str());
+            tracing::warn!(
+                "cannot set the worker's state to {}: {error}",
+                state.as_str()
+            );
         }
     }
 

@@ -129,7 +129,11 @@ fn table_matches_netbox() {
             rows.iter().any(|row| row.conditions == conditions)
         })
         .count();
-    assert_eq!(listed, DIFFERENCES.len(), "every difference is a row of the table");
+    assert_eq!(
+        listed,
+        DIFFERENCES.len(),
+        "every difference is a row of the table"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

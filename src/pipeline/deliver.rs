@@ -24,6 +24,8 @@ const REASON_BODY_BYTES: usize = 500;
 /// One configured webhook, ready to send: templates compiled, key decoded, client chosen.
 struct Ready {
     config: WebhookConfig,
+    /// The webhook's `timeout`, else `[http] timeout`.
+    timeout: Duration,
     templates: CompiledWebhook,
     signer: Signer,
     client: reqwest::Client,
@@ -85,6 +87,10 @@ impl Webhooks {
             ready.insert(
                 config.name.clone(),
                 Ready {
+                    timeout: config
+                        .timeout
+                        .map(Duration::from_secs)
+                        .unwrap_or_else(|| Duration::from_secs_f64(http.timeout)),
                     config: config.clone(),
                     templates,
                     signer,
@@ -164,7 +170,7 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         // Unparsable: reqwest refuses it with the reason when it is sent.
         Err(_) => hook.client.request(method.clone(), &url),
     };
-    let mut request = request.timeout(Duration::from_secs(hook.config.timeout));
+    let mut request = request.timeout(hook.timeout);
     for (header, value) in headers
         .iter()
         .filter(|(h, _)| !signature.iter().any(|(s, _)| s.eq_ignore_ascii_case(h)))
@@ -179,14 +185,10 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         ctx.object_type,
         ctx.event
     );
-    let response = request.body(body).send().await.map_err(|e| {
-        JobFailure::new(describe_send_error(
-            &e,
-            &method,
-            &safe_url,
-            hook.config.timeout,
-        ))
-    })?;
+    let response =
+        request.body(body).send().await.map_err(|e| {
+            JobFailure::new(describe_send_error(&e, &method, &safe_url, hook.timeout))
+        })?;
     let status = response.status().as_u16();
     if response.status().is_success() {
         return Ok(Value::from(format!(
@@ -248,10 +250,11 @@ fn describe_send_error(
     error: &reqwest::Error,
     method: &reqwest::Method,
     url: &str,
-    timeout: u64,
+    timeout: Duration,
 ) -> String {
     if error.is_timeout() {
-        return format!("Request to {url} timed out after {timeout} seconds");
+        let seconds = timeout.as_secs_f64();
+        return format!("Request to {url} timed out after {seconds} seconds");
     }
     let mut causes = Vec::new();
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);

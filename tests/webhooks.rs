@@ -851,3 +851,28 @@ fn enqueue_event_reads_data_from_standard_input_and_keeps_the_timestamp() {
     assert_eq!(body["data"], site);
     assert_eq!(body["timestamp"], timestamp);
 }
+
+#[test]
+fn http_timeout_bounds_webhooks_that_set_none() {
+    let redis = RedisServer::start();
+    let hanging = support::hooks::raw_server(|stream| {
+        std::thread::sleep(Duration::from_secs(30));
+        drop(stream);
+    });
+    let config = "[http]\ntimeout = 1.5\n".to_string()
+        + &hook("inherits", &format!("{hanging}/inherits"), "")
+        + &hook("own", &format!("{hanging}/own"), "timeout = 2")
+        + &rule("inherits", "")
+        + &rule("own", "");
+    let dir = project(&redis, &config);
+    let ids = enqueue_site(dir.path(), "created", SITE);
+    burst(dir.path(), &[]);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(
+        support::rq::reasons(&redis, &ids),
+        [
+            format!("Request to {hanging}/inherits timed out after 1.5 seconds"),
+            format!("Request to {hanging}/own timed out after 2 seconds"),
+        ]
+    );
+}

@@ -252,7 +252,8 @@ fn describe_send_error(
     url: &str,
     timeout: Duration,
 ) -> String {
-    if error.is_timeout() {
+    // A connect timeout ([http] connect_timeout) is a connection failure, not the request's.
+    if error.is_timeout() && !error.is_connect() {
         let seconds = timeout.as_secs_f64();
         return format!("Request to {url} timed out after {seconds} seconds");
     }

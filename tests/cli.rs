@@ -513,3 +513,30 @@ fn logs_go_to_stderr_as_text_or_json_at_the_chosen_verbosity() {
         stderr(&quiet)
     );
 }
+
+#[test]
+fn colour_is_off_off_a_terminal_and_forced_or_refused_by_flag() {
+    let dir = temp();
+    let closed = ClosedPort::new();
+    let dead = format!("redis://127.0.0.1:{}/0", closed.port());
+    let log = |flags: &[&str], no_color_env: bool| {
+        let mut command = manage(dir.path());
+        if !no_color_env {
+            command.env_remove("NO_COLOR");
+        }
+        let out = run(command
+            .args(flags)
+            .args(["rqworker", "--burst", "--redis-url", &dead]));
+        assert_eq!(out.status.code(), Some(1));
+        stderr(&out)
+    };
+    assert!(
+        !log(&[], false).contains('\x1b'),
+        "not a terminal: no colour"
+    );
+    assert!(
+        log(&["--force-color"], true).contains("\x1b["),
+        "forced, even with NO_COLOR"
+    );
+    assert!(!log(&["--no-color"], false).contains('\x1b'));
+}

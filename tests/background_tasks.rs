@@ -603,6 +603,37 @@ fn it_prints_its_real_address_takes_a_configured_token_and_stops_on_sigterm() {
     );
     assert!(background_tasks_url(&configured).ends_with(&format!("?token={token}")));
 
+    let mut from_settings = Running::start(
+        &redis,
+        &[
+            "--set",
+            "ui.bind=127.0.0.2:0",
+            "--set",
+            "ui.refresh=7",
+            "background_tasks",
+        ],
+    );
+    let url = background_tasks_url(&from_settings);
+    assert!(url.starts_with("http://127.0.0.2:"), "[ui] bind: {url}");
+    let page = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = reqwest::Client::new();
+        let base = url.split_once("/?token=").unwrap();
+        client
+            .get(format!("{}/", base.0))
+            .bearer_auth(base.1)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(
+        page.contains(r#"<meta http-equiv="refresh" content="7">"#),
+        "[ui] refresh: {page}"
+    );
+    from_settings.stop(libc::SIGINT, Duration::from_secs(10));
+
     let bad = manage_on(&redis, &["background_tasks", "--bind", "localhost"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     let short = manage_on(&redis, &["background_tasks", "--set", "ui.token=short"]);

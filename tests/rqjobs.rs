@@ -102,6 +102,34 @@ fn rqjobs_lists_every_status_ours_pythons_and_malformed_jobs() {
     expected.sort();
     assert_eq!(ids, expected);
 
+    // Both flags repeat: jobs of either queue, in either status.
+    let both = json(&manage_on(
+        &redis,
+        &[
+            "rqjobs", "--json", "--queue", "default", "--queue", "pyq", "--status", "failed",
+            "--status", "finished",
+        ],
+    ));
+    let mut ids: Vec<&str> = both["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut expected = vec![
+        jobs.failed.as_str(),
+        jobs.webhook.as_str(),
+        BAD_GARBAGE,
+        BAD_BYTES,
+        jobs.finished.as_str(),
+        GONE,
+        PY_FINISHED,
+        PY_FAILED,
+    ];
+    expected.sort();
+    assert_eq!(ids, expected);
+
     let text = manage_on(&redis, &["rqjobs", "--queue", "pyq"]);
     assert!(text.status.success(), "{}", stderr(&text));
     let text = stdout(&text);

@@ -870,3 +870,134 @@ fn a_rediss_url_talks_tls_and_checks_the_certificate() {
     );
     assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
 }
+
+#[test]
+fn job_monitoring_interval_sets_the_heartbeat_of_running_jobs() {
+    let redis = RedisServer::start();
+    let id = enqueue(&redis, &["manage.sleep", "--kwargs", r#"{"seconds": 60}"#]);
+    let mut worker = Running::start(
+        &redis,
+        &["rqworker", "--job-monitoring-interval", "2", "default"],
+    );
+    let score = || -> Option<f64> {
+        let members: Vec<(String, f64)> = redis
+            .conn()
+            .zrange_withscores("rq:wip:default", 0, -1)
+            .unwrap();
+        members
+            .into_iter()
+            .find(|(member, _)| member.starts_with(&format!("{id}:")))
+            .map(|(_, score)| score)
+    };
+    assert!(
+        wait_until(PATIENCE, || score().is_some()),
+        "{}",
+        worker.output()
+    );
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    // As RQ: a running job's entry lives the interval plus 60 s (the default 30 gives 90).
+    let first = score().unwrap();
+    let left = first - now();
+    assert!((58.0..=63.0).contains(&left), "entry expires in {left} s");
+    // And the heartbeat renews it while the job runs.
+    assert!(
+        wait_until(PATIENCE, || score().is_some_and(|s| s > first)),
+        "{}",
+        worker.output()
+    );
+    // Cold shutdown: the job goes back on the queue.
+    support::signal(&worker.child, libc::SIGINT);
+    assert!(wait_until(PATIENCE, || worker
+        .output()
+        .contains("Waiting for 1 running job(s)")));
+    worker.stop(libc::SIGINT, PATIENCE);
+    assert_eq!(status(&redis, &id), "queued");
+}
+
+/// The largest number of jobs whose runs overlapped, from the execution times RQ keeps with
+/// each result (`execution_started_at`, `execution_ended_at`).
+fn most_at_once(redis: &RedisServer, ids: &[String]) -> usize {
+    let runs: Vec<(f64, f64)> = ids
+        .iter()
+        .map(|id| {
+            let reply: redis::streams::StreamRangeReply = redis
+                .conn()
+                .xrevrange_count(format!("rq:results:{id}"), "+", "-", 1)
+                .unwrap();
+            let entry = &reply.ids[0];
+            let time = |field: &str| -> f64 {
+                let text: String = entry
+                    .get(field)
+                    .unwrap_or_else(|| panic!("{field} of {id}"));
+                text.parse().unwrap()
+            };
+            (time("execution_started_at"), time("execution_ended_at"))
+        })
+        .collect();
+    runs.iter()
+        .map(|(start, _)| runs.iter().filter(|(s, e)| s <= start && start < e).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn worker_concurrency_caps_the_jobs_in_flight() {
+    let redis = RedisServer::start();
+    let sleep = ["manage.sleep", "--kwargs", r#"{"seconds": 0.5}"#];
+    let ids: Vec<String> = (0..6).map(|_| enqueue(&redis, &sleep)).collect();
+    let out = manage_on(
+        &redis,
+        &[
+            "--set",
+            "worker.concurrency=3",
+            "rqworker",
+            "--burst",
+            "default",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(most_at_once(&redis, &ids), 3, "[worker] concurrency");
+    let ids: Vec<String> = (0..6).map(|_| enqueue(&redis, &sleep)).collect();
+    let out = manage_on(
+        &redis,
+        &[
+            "--set",
+            "worker.concurrency=3",
+            "rqworker",
+            "--burst",
+            "--concurrency",
+            "2",
+            "default",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        most_at_once(&redis, &ids),
+        2,
+        "--concurrency beats the setting"
+    );
+}
+
+#[test]
+fn rqenqueue_count_enqueues_that_many_distinct_jobs() {
+    let redis = RedisServer::start();
+    let out = manage_on(&redis, &["rqenqueue", "manage.echo", "--count", "2500"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    let queued: Vec<String> = redis.conn().lrange("rq:queue:default", 0, -1).unwrap();
+    assert_eq!(printed, queued, "every id printed, in queue order");
+    let mut distinct = queued.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 2500);
+    let refused = manage_on(
+        &redis,
+        &["rqenqueue", "manage.echo", "--count", "2", "--job-id", "x"],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+}

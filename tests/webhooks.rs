@@ -930,3 +930,42 @@ fn http_connect_timeout_bounds_opening_a_connection() {
     // SAFETY: the descriptor is ours and closed once.
     unsafe { libc::close(listener.0) };
 }
+
+#[test]
+fn snapshots_are_sent_and_a_rule_s_queue_is_used() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let dir = project_sending_to(
+        &redis,
+        &format!("{}/snap", endpoint.base()),
+        "queue = \"high\"",
+    );
+    let snapshots = r#"{"prechange": {"name": "Old"}, "postchange": {"name": "Site 4"}}"#;
+    let out = manage_in(
+        dir.path(),
+        &[
+            "enqueue_event",
+            "--object-type",
+            "dcim.site",
+            "--event",
+            "updated",
+            "--data",
+            SITE,
+            "--snapshots",
+            snapshots,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_string();
+    let on_high: Vec<String> = redis.conn().lrange("rq:queue:high", 0, -1).unwrap();
+    assert_eq!(on_high, [id.clone()], "the rule's queue");
+    assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
+    let out = manage_in(dir.path(), &["rqworker", "--burst", "high"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(job_status(&redis, &id), "finished");
+    let body = endpoint.requests()[0].json();
+    assert_eq!(
+        body["snapshots"],
+        serde_json::from_str::<serde_json::Value>(snapshots).unwrap()
+    );
+}

@@ -41,7 +41,7 @@ pub struct WebhookConfig {
     pub ca_file_path: String,
     /// Seconds allowed for the whole request; must be below the job timeout so a hung receiver
     /// fails the delivery rather than the job. `None`: `[http] timeout`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
     /// Follow 3xx responses. Off by default, unlike NetBox, so a receiver cannot redirect a
     /// signed delivery somewhere else (NetBox issue #22761).

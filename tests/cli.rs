@@ -400,35 +400,78 @@ fn completions_are_generated_for_every_shell_offered() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
-#[test]
-fn a_hung_redis_fails_a_command_instead_of_hanging() {
-    // A server that accepts connections and never answers.
+/// A fake Redis on loopback that answers `CLIENT …` (what a client sends while connecting)
+/// with `+OK` when `handshake` is true, and never answers anything else. Returns its port.
+fn hung_redis(handshake: bool) -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = held.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            keep.lock().unwrap().push(stream);
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                // Reads RESP arrays of bulk strings: `*N`, then N times `$len` and the bytes.
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let count: usize = line.trim_start_matches('*').trim().parse().unwrap();
+                    let mut words = Vec::new();
+                    for _ in 0..count {
+                        line.clear();
+                        reader.read_line(&mut line).unwrap();
+                        let len: usize = line.trim_start_matches('$').trim().parse().unwrap();
+                        let mut word = vec![0; len + 2];
+                        reader.read_exact(&mut word).unwrap();
+                        words.push(String::from_utf8_lossy(&word[..len]).to_uppercase());
+                    }
+                    if handshake && words.first().map(String::as_str) == Some("CLIENT") {
+                        writer.write_all(b"+OK\r\n").unwrap();
+                    }
+                }
+            });
         }
     });
-    let url = format!("redis://:pw@127.0.0.1:{port}/0");
+    port
+}
+
+#[test]
+fn a_hung_redis_fails_a_command_instead_of_hanging() {
+    // One server never answers at all (connecting times out), the other answers while the
+    // client connects and then never again (the reply times out).
+    let servers = [hung_redis(false), hung_redis(true)];
     let dir = temp();
     let commands = [
         &["rqstats", "--json"][..],
         &["rqenqueue", "manage.echo"],
         &["rqworker", "--burst"],
     ];
-    let mut running: Vec<support::Running> = commands
-        .iter()
-        .map(|command| {
-            let mut args = vec!["--redis-url", &url, "--set", "redis.connect_timeout=1"];
+    let mut running = Vec::new();
+    for port in servers {
+        let url = format!("redis://:pw@127.0.0.1:{port}/0");
+        for command in commands {
+            let mut args = vec!["--redis-url", url.as_str()];
+            args.extend([
+                "--set",
+                "redis.connect_timeout=1",
+                "--set",
+                "redis.reply_timeout=1",
+            ]);
             args.extend_from_slice(command);
-            support::Running::spawn(Some(dir.path()), &[], &args)
-        })
-        .collect();
-    for (command, running) in commands.iter().zip(&mut running) {
-        let status = running.wait(Duration::from_secs(60));
+            running.push((
+                port,
+                command,
+                support::Running::spawn(Some(dir.path()), &[], &args),
+            ));
+        }
+    }
+    // Without the timeouts these would wait forever, and with the default reply timeout (30 s)
+    // longer than this test waits.
+    for (port, command, running) in &mut running {
+        let status = running.wait(Duration::from_secs(20));
         assert_eq!(status.code(), Some(1), "{command:?}: {}", running.output());
         let err = running.stderr();
         assert!(
@@ -439,7 +482,6 @@ fn a_hung_redis_fails_a_command_instead_of_hanging() {
         );
         assert!(!err.contains(":pw@"), "{err}");
     }
-    assert!(!held.lock().unwrap().is_empty(), "the commands did connect");
 }
 
 #[test]

@@ -958,7 +958,7 @@ fn snapshots_are_sent_and_a_rule_s_queue_is_used() {
     assert!(out.status.success(), "{}", stderr(&out));
     let id = stdout(&out).trim().to_string();
     let on_high: Vec<String> = redis.conn().lrange("rq:queue:high", 0, -1).unwrap();
-    assert_eq!(on_high, [id.clone()], "the rule's queue");
+    assert_eq!(on_high, std::slice::from_ref(&id), "the rule's queue");
     assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
     let out = manage_in(dir.path(), &["rqworker", "--burst", "high"]);
     assert!(out.status.success(), "{}", stderr(&out));

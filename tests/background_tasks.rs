@@ -8,7 +8,8 @@ use std::time::Duration;
 use redis::Commands;
 use reqwest::{header, StatusCode};
 use support::{
-    background_tasks_url, fixtures, manage_on, stderr, stdout, wait_until, RedisServer, Running,
+    background_tasks_url, fixtures, manage_on, rq::status as job_status, stderr, stdout,
+    wait_until, RedisServer, Running,
 };
 
 /// A running server and an HTTP client that does not follow redirects or keep cookies, so the
@@ -116,10 +117,6 @@ fn csrf_in(page: &str) -> String {
         .to_string()
 }
 
-fn status_of(conn: &mut redis::Connection, id: &str) -> Option<String> {
-    conn.hget(format!("rq:job:{id}"), "status").unwrap()
-}
-
 #[tokio::test]
 async fn without_the_token_the_page_and_every_action_are_refused() {
     let redis = RedisServer::start();
@@ -177,11 +174,8 @@ async fn without_the_token_the_page_and_every_action_are_refused() {
             .unwrap(),
         before
     );
-    assert_eq!(status_of(&mut conn, failed).as_deref(), Some("failed"));
-    assert_eq!(
-        status_of(&mut conn, &jobs.finished).as_deref(),
-        Some("finished")
-    );
+    assert_eq!(job_status(&redis, failed), "failed");
+    assert_eq!(job_status(&redis, &jobs.finished), "finished");
 
     let css = server.get("/static/style.css").await;
     assert_eq!(css.status(), StatusCode::OK, "the stylesheet is public");
@@ -258,11 +252,7 @@ async fn a_browser_session_needs_the_forms_csrf_token_to_act() {
         .session_post(&cookie, "/queues/default/requeue-failed", &[])
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        status_of(&mut conn, failed).as_deref(),
-        Some("failed"),
-        "nothing changed"
-    );
+    assert_eq!(job_status(&redis, failed), "failed", "nothing changed");
     assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 4);
 
     let response = server
@@ -273,7 +263,7 @@ async fn a_browser_session_needs_the_forms_csrf_token_to_act() {
         response.headers()[header::LOCATION],
         format!("/jobs/{failed}").as_str()
     );
-    assert_eq!(status_of(&mut conn, failed).as_deref(), Some("queued"));
+    assert_eq!(job_status(&redis, failed), "queued");
     let (_, page) = server
         .session_get(&cookie, &format!("/jobs/{failed}"))
         .await;
@@ -359,10 +349,7 @@ async fn each_action_changes_redis_as_it_says() {
             format!("Job {} has been re-enqueued.\n", jobs.failed)
         )
     );
-    assert_eq!(
-        status_of(&mut conn, &jobs.failed).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(job_status(&redis, &jobs.failed), "queued");
     let (status, _) = server
         .bearer_post(&format!("/jobs/{}/requeue", jobs.failed))
         .await;
@@ -373,10 +360,7 @@ async fn each_action_changes_redis_as_it_says() {
         .await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!(text, format!("Job {} has been enqueued.\n", jobs.finished));
-    assert_eq!(
-        status_of(&mut conn, &jobs.finished).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(job_status(&redis, &jobs.finished), "queued");
     assert_eq!(
         conn.lrange::<_, Vec<String>>("rq:queue:default", -1, -1)
             .unwrap(),
@@ -408,7 +392,7 @@ async fn each_action_changes_redis_as_it_says() {
     );
     assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 0);
     for id in [fixtures::BAD_GARBAGE, fixtures::BAD_BYTES] {
-        assert_eq!(status_of(&mut conn, id).as_deref(), Some("queued"));
+        assert_eq!(job_status(&redis, id), "queued");
     }
 
     let (status, _) = server.bearer_post("/jobs/no-such-job/delete").await;
@@ -438,11 +422,9 @@ async fn each_action_changes_redis_as_it_says() {
     );
     let sleeping = stdout(&out).trim().to_string();
     let _worker = Running::start(&redis, &["rqworker", "--name", "sleeper", "slow"]);
-    assert!(wait_until(Duration::from_secs(15), || status_of(
-        &mut conn, &sleeping
-    )
-    .as_deref()
-        == Some("started")));
+    assert!(wait_until(Duration::from_secs(15), || job_status(
+        &redis, &sleeping
+    ) == "started"));
     let (status, page) = server.bearer_get(&format!("/jobs/{sleeping}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -451,11 +433,9 @@ async fn each_action_changes_redis_as_it_says() {
     );
     let (status, text) = server.bearer_post(&format!("/jobs/{sleeping}/stop")).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    assert!(wait_until(Duration::from_secs(10), || status_of(
-        &mut conn, &sleeping
-    )
-    .as_deref()
-        == Some("stopped")));
+    assert!(wait_until(Duration::from_secs(10), || job_status(
+        &redis, &sleeping
+    ) == "stopped"));
 }
 
 #[tokio::test]

@@ -22,8 +22,7 @@ fn sigkill_with_a_thousand_in_flight_loses_nothing() {
     // Slow enough that all 1000 are still in flight once the last batch has been taken.
     endpoint.set_delay(Duration::from_secs(5));
     let dir = load::project(&redis.url(), &endpoint);
-    let out = load::enqueue(dir.path(), "kill", 0..1000);
-    assert!(out.status.success(), "{}", stderr(&out));
+    load::enqueued(dir.path(), "kill", 0..1000);
 
     let args = [
         "rqworker",
@@ -92,8 +91,7 @@ fn redis_outage_under_load_is_reported_and_survived() {
     let endpoint = Endpoint::start();
     endpoint.set_delay(Duration::from_millis(50));
     let dir = load::project(&redis.url(), &endpoint);
-    let out = load::enqueue(dir.path(), "before", 0..2000);
-    assert!(out.status.success(), "{}", stderr(&out));
+    load::enqueued(dir.path(), "before", 0..2000);
     let mut worker = Running::start_in(
         dir.path(),
         &[
@@ -144,8 +142,7 @@ fn redis_outage_under_load_is_reported_and_survived() {
     );
 
     redis.restart_with(&aof);
-    let out = load::enqueue(dir.path(), "after", 0..500);
-    assert!(out.status.success(), "{}", stderr(&out));
+    load::enqueued(dir.path(), "after", 0..500);
     assert!(
         wait_until(Duration::from_secs(120), || {
             let counts = deliveries(&endpoint);
@@ -204,8 +201,7 @@ fn four_workers_deliver_fifty_thousand_exactly_once() {
     let redis = RedisServer::start();
     let endpoint = Endpoint::start();
     let dir = load::project(&redis.url(), &endpoint);
-    let out = load::enqueue(dir.path(), "many", 0..N);
-    assert!(out.status.success(), "{}", stderr(&out));
+    load::enqueued(dir.path(), "many", 0..N);
     let mut workers: Vec<Running> = (0..4)
         .map(|_| {
             Running::start_in(

@@ -9,16 +9,14 @@ use redis::Commands;
 use serde_json::Value;
 use support::{
     fixtures::{self, *},
-    manage_on, stderr, stdout, wait_until, RedisServer, Running,
+    manage_on,
+    rq::status,
+    stderr, stdout, wait_until, RedisServer, Running,
 };
 
 fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
-
-fn status_of(conn: &mut redis::Connection, id: &str) -> Option<String> {
-    conn.hget(format!("rq:job:{id}"), "status").unwrap()
 }
 
 #[test]
@@ -287,10 +285,7 @@ fn rqjob_actions_change_redis_and_refuse_what_does_not_apply() {
         stdout(&out),
         format!("Job {} has been re-enqueued.\n", jobs.failed)
     );
-    assert_eq!(
-        status_of(&mut conn, &jobs.failed).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(status(&redis, &jobs.failed), "queued");
     let queue: Vec<String> = conn.lrange("rq:queue:default", 0, -1).unwrap();
     assert_eq!(queue.last(), Some(&jobs.failed));
     assert!(conn
@@ -319,10 +314,7 @@ fn rqjob_actions_change_redis_and_refuse_what_does_not_apply() {
         stdout(&out),
         format!("Job {} has been enqueued.\n", jobs.finished)
     );
-    assert_eq!(
-        status_of(&mut conn, &jobs.finished).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(status(&redis, &jobs.finished), "queued");
     assert_eq!(
         conn.ttl::<_, i64>(format!("rq:job:{}", jobs.finished))
             .unwrap(),
@@ -393,11 +385,7 @@ fn rqjob_stop_reaches_the_worker_running_the_job() {
     let id = stdout(&out).trim().to_string();
     let mut conn = redis.conn();
     let _worker = Running::start(&redis, &["rqworker", "--name", "sleeper", "slow"]);
-    assert!(wait_until(Duration::from_secs(15), || status_of(
-        &mut conn, &id
-    )
-    .as_deref()
-        == Some("started")));
+    assert!(wait_until(Duration::from_secs(15), || status(&redis, &id) == "started"));
     let stats = json(&manage_on(&redis, &["rqstats", "--json"]));
     let worker = &stats["workers"][0];
     assert_eq!(worker["name"], "sleeper");
@@ -410,11 +398,7 @@ fn rqjob_stop_reaches_the_worker_running_the_job() {
         stdout(&out),
         format!("Job {id} has been sent a stop command; worker sleeper is stopping it.\n")
     );
-    assert!(wait_until(Duration::from_secs(10), || status_of(
-        &mut conn, &id
-    )
-    .as_deref()
-        == Some("stopped")));
+    assert!(wait_until(Duration::from_secs(10), || status(&redis, &id) == "stopped"));
     assert!(conn
         .zscore::<_, _, Option<f64>>("rq:failed:slow", &id)
         .unwrap()

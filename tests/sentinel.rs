@@ -6,13 +6,12 @@
 mod support;
 
 use std::{
-    path::Path,
     process::{Child, Command},
     time::Duration,
 };
 
 use redis::Commands;
-use support::{endpoint::Endpoint, load, spawn_redis, stderr, wait_until, RedisServer, Running};
+use support::{endpoint::Endpoint, load, spawn_redis, wait_until, RedisServer, Running};
 
 const MASTER: &str = "mymaster";
 /// The master's (and, after the failover, the new master's) password; the sentinels have none.
@@ -136,11 +135,6 @@ fn replication(redis: &RedisServer, field: &str) -> String {
         .to_string()
 }
 
-fn enqueue(dir: &Path, batch: &str, range: std::ops::Range<usize>) {
-    let out = load::enqueue(dir, batch, range);
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
 #[test]
 fn worker_follows_a_failover_and_loses_nothing() {
     let master = RedisServer::start();
@@ -175,7 +169,7 @@ fn worker_follows_a_failover_and_loses_nothing() {
     let endpoint = Endpoint::start();
     endpoint.set_delay(Duration::from_millis(20));
     let dir = load::project(&url, &endpoint);
-    enqueue(dir.path(), "before", 0..2000);
+    load::enqueued(dir.path(), "before", 0..2000);
     let worker = Running::start_in(
         dir.path(),
         &[
@@ -231,7 +225,7 @@ fn worker_follows_a_failover_and_loses_nothing() {
     assert!(wait_until(Duration::from_secs(30), || role(&replica)
         == "master"
         && role(&master) == "slave"));
-    enqueue(dir.path(), "after", 0..500);
+    load::enqueued(dir.path(), "after", 0..500);
     endpoint.release();
 
     let all_arrived = || {

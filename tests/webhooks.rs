@@ -879,39 +879,9 @@ fn http_timeout_bounds_webhooks_that_set_none() {
 
 #[test]
 fn http_connect_timeout_bounds_opening_a_connection() {
-    // A listener whose accept queue is full and that never accepts: a new connection's SYN is
-    // dropped, so connecting hangs, as to a host that does not answer.
-    // SAFETY: plain socket calls on a descriptor this test owns, with zeroed, correctly sized
-    // address structures.
-    let listener = unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-        let mut addr: libc::sockaddr_in = std::mem::zeroed();
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-        let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(
-            libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size),
-            0
-        );
-        assert_eq!(libc::listen(fd, 0), 0);
-        let mut len = size;
-        libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len);
-        (fd, u16::from_be(addr.sin_port))
-    };
-    let port = listener.1;
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        let stream = std::net::TcpStream::connect_timeout(
-            &format!("127.0.0.1:{port}").parse().unwrap(),
-            Duration::from_millis(300),
-        );
-        match stream {
-            Ok(stream) => fillers.push(stream),
-            Err(_) => break,
-        }
-    }
+    let silent = support::SilentPort::new();
     let redis = RedisServer::start();
-    let url = format!("http://127.0.0.1:{port}/silent");
+    let url = format!("{}/silent", silent.http());
     let dir = project(
         &redis,
         &("[http]\nconnect_timeout = 1\n".to_string()
@@ -927,8 +897,6 @@ fn http_connect_timeout_bounds_opening_a_connection() {
             && !reason.contains("60"),
         "{reason}"
     );
-    // SAFETY: the descriptor is ours and closed once.
-    unsafe { libc::close(listener.0) };
 }
 
 #[test]

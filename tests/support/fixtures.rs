@@ -3,7 +3,7 @@
 
 use redis::Commands;
 
-use super::{manage_on, python_run, python_tasks, stderr, stdout, RedisServer};
+use super::{manage_on, python_run, python_tasks, rq::enqueue, stderr, RedisServer};
 
 /// The ids of the jobs [`every_status`] made.
 pub struct Jobs {
@@ -46,14 +46,6 @@ pub const BAD_FIELDS: &str = "bad-fields";
 pub const BAD_BYTES: &str = "bad-bytes";
 /// In the finished registry, but its hash has expired.
 pub const GONE: &str = "gone-job";
-
-fn enqueue(redis: &RedisServer, args: &[&str]) -> String {
-    let mut full = vec!["rqenqueue"];
-    full.extend_from_slice(args);
-    let out = manage_on(redis, &full);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
 
 /// Fills `redis` with jobs in every status.
 pub fn every_status(redis: &RedisServer) -> Jobs {

@@ -204,6 +204,27 @@ fn server_pid(port: u16) -> Option<u32> {
         .and_then(|pid| pid.trim().parse().ok())
 }
 
+/// A socket bound to a fresh port on 127.0.0.1, without `SO_REUSEADDR` (so no one else can bind
+/// that port while it is open): `(descriptor, port)`.
+fn bound_socket() -> (i32, u16) {
+    // SAFETY: plain socket calls on a descriptor the caller then owns; the address structures
+    // are zeroed and sized as the calls expect.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let bound = libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut len = size;
+        let named = libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len);
+        assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+        (fd, u16::from_be(addr.sin_port))
+    }
+}
+
 /// A loopback port that refuses every connection and that no one else can take while this
 /// lives: a socket bound to it that never listens. For "connection refused" cases.
 pub struct ClosedPort {
@@ -212,27 +233,10 @@ pub struct ClosedPort {
 }
 
 impl ClosedPort {
-    /// Binds a fresh port on 127.0.0.1 (without `SO_REUSEADDR`, so no one can bind it too).
+    /// Binds a fresh port on 127.0.0.1.
     pub fn new() -> Self {
-        // SAFETY: plain socket calls on a descriptor this struct owns; the address structures
-        // are zeroed and sized as the calls expect.
-        unsafe {
-            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-            let mut addr: libc::sockaddr_in = std::mem::zeroed();
-            addr.sin_family = libc::AF_INET as libc::sa_family_t;
-            addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-            let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            let bound = libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size);
-            assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
-            let mut len = size;
-            let named = libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len);
-            assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
-            Self {
-                fd,
-                port: u16::from_be(addr.sin_port),
-            }
-        }
+        let (fd, port) = bound_socket();
+        Self { fd, port }
     }
 
     /// The port.
@@ -258,6 +262,47 @@ impl Drop for ClosedPort {
         unsafe {
             libc::close(self.fd);
         }
+    }
+}
+
+/// A loopback port where connecting hangs, as to a host that does not answer: it listens with
+/// the smallest backlog, never accepts, and its accept queue is already full, so the kernel
+/// drops every new connection's SYN.
+pub struct SilentPort {
+    port: ClosedPort,
+    _queued: Vec<std::net::TcpStream>,
+}
+
+impl SilentPort {
+    /// Listens on a fresh port and fills its accept queue.
+    pub fn new() -> Self {
+        let port = ClosedPort::new();
+        // SAFETY: `listen` on the descriptor the ClosedPort owns.
+        let listening = unsafe { libc::listen(port.fd, 0) };
+        assert_eq!(listening, 0, "listen: {}", std::io::Error::last_os_error());
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port.port()));
+        let mut queued = Vec::new();
+        while let Ok(stream) =
+            std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300))
+        {
+            queued.push(stream);
+            assert!(queued.len() < 64, "the accept queue does not fill");
+        }
+        Self {
+            port,
+            _queued: queued,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http(&self) -> String {
+        self.port.http()
+    }
+}
+
+impl Default for SilentPort {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

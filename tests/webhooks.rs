@@ -894,7 +894,7 @@ fn http_connect_timeout_bounds_opening_a_connection() {
     // Not "timed out after 60 seconds": the webhook's timeout never came into it.
     assert!(
         reason.starts_with(&format!("Connection failed for POST {url}: "))
-            && !reason.contains("60"),
+            && !reason.contains("timed out after"),
         "{reason}"
     );
 }

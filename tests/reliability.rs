@@ -106,7 +106,6 @@ fn redis_outage_under_load_is_reported_and_survived() {
     assert!(wait_until(Duration::from_secs(60), || endpoint.received() >= 200));
 
     redis.kill();
-    let received_at_kill = endpoint.received();
     let down = load::enqueue(dir.path(), "during", 0..10);
     assert_eq!(down.status.code(), Some(1), "{}", stderr(&down));
     let message = stderr(&down);
@@ -117,9 +116,10 @@ fn redis_outage_under_load_is_reported_and_survived() {
         )),
         "{message}"
     );
-    // The deliveries in flight finish, and their outcomes wait: the writer retries with a
-    // growing delay (0.1 s, 0.2 s, … 1.6 s), and the job loop looks for Redis every second
-    // meanwhile, so five retries leave it time to have logged the outage more than once.
+    // The deliveries in flight finish, and their outcomes are kept: the writer says it cannot
+    // record them and retries with a growing delay (0.1 s, 0.2 s, … 1.6 s), while the job loop
+    // looks for Redis every second, so five retries leave it time to have logged the outage more
+    // than once. (The kept outcomes are checked in the registries after the restart.)
     assert!(
         wait_until(Duration::from_secs(30), || worker
             .stderr()
@@ -128,10 +128,6 @@ fn redis_outage_under_load_is_reported_and_survived() {
             >= 5),
         "{}",
         worker.output()
-    );
-    assert!(
-        endpoint.received() > received_at_kill,
-        "deliveries went on during the outage"
     );
     let log = worker.stderr();
     assert_eq!(

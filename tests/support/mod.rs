@@ -1,6 +1,6 @@
 //! Test support shared by the integration tests: private `redis-server`s, the real `manage`
 //! binary run to completion or left running, Python RQ as the outside oracle, and ports that
-//! cannot collide. Every test binary declares `mod support;` and uses what it needs.
+//! cannot collide. A test binary declares `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
 pub mod endpoint;
@@ -27,7 +27,7 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server and waits until it answers PING.
+    /// Starts a server and waits until it answers (as itself: see [`spawn_redis`]).
     pub fn start() -> Self {
         Self::start_with(&[])
     }

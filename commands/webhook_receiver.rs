@@ -76,7 +76,7 @@ async fn webhook_receiver(ctx: Context, args: WebhookReceiverArgs) -> CommandRes
         .map_err(|e| CommandError::new(format!("cannot read the listening port: {e}")))?
         .port();
     let host = match args.bind {
-        IpAddr::V4(ip) if ip.is_loopback() => "localhost".to_string(),
+        IpAddr::V4(ip) if ip == std::net::Ipv4Addr::LOCALHOST => "localhost".to_string(),
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what `manage` and its tests need on a fresh Debian machine that has Rust:
 # Debian's redis-server and redis-sentinel (when missing; tests/sentinel.rs runs three
-# sentinels), Prometheus and promtool (tests check /metrics with them), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
-# background-tasks page is tested in a real browser), and a Python virtualenv with rq==2.12.0
-# (the interop partner in the tests) and jinja2==3.1.6 (NetBox's renderer, the oracle of the
-# template tests and of scripts/gen_template_table.py).
+# sentinels), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
+# background-tasks page is tested in a real browser), Prometheus and promtool (tests check
+# /metrics with them), zsh and fish (completion scripts are run in them), and a Python
+# virtualenv with rq==2.12.0 (the interop partner in the tests) and jinja2==3.1.6 (NetBox's
+# renderer, the oracle of the template tests and of scripts/gen_template_table.py).
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,9 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-liberation)
 # promtool checks /metrics and a real Prometheus server scrapes a worker in tests/observability.rs.
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+# The completion scripts `manage completions` prints are run in these shells by tests/cli.rs.
+command -v zsh >/dev/null 2>&1 || packages+=(zsh)
+command -v fish >/dev/null 2>&1 || packages+=(fish)
 for extra in ${MANAGE_EXTRA_PACKAGES:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")
 done

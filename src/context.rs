@@ -112,8 +112,10 @@ impl Context {
         self.inner
             .redis
             .get_or_try_init(|| async {
-                let timeout = Duration::from_secs_f64(self.settings().redis.connect_timeout);
-                RedisConn::connect(&self.settings().redis.url, timeout)
+                let redis = &self.settings().redis;
+                let timeout = Duration::from_secs_f64(redis.connect_timeout);
+                let reply = Duration::from_secs_f64(redis.reply_timeout);
+                RedisConn::connect(&redis.url, timeout, reply)
                     .await
                     .map_err(|e| self.unreachable(describe(&e)))
             })

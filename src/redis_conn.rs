@@ -112,6 +112,8 @@ struct Current {
 struct Follow {
     url: String,
     timeout: Duration,
+    /// The longest wait for one reply (see [`RedisConn::connect`]).
+    reply_timeout: Duration,
     master: std::sync::Mutex<String>,
     /// Held while asking the sentinels; holds when they were last asked.
     asking: tokio::sync::Mutex<Option<Instant>>,
@@ -123,15 +125,23 @@ const RESOLVE_EVERY: Duration = Duration::from_millis(500);
 
 impl RedisConn {
     /// Connects to the configured server (for Sentinel, the master the sentinels name now).
-    /// `timeout` bounds connecting and every reply, so a hung server cannot hang a command.
-    pub async fn connect(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+    /// `timeout` bounds connecting, and `reply_timeout` (at least `timeout`) every reply on the
+    /// shared connection, so a hung server cannot hang a command. Nothing sent on it blocks on
+    /// the server side (blocking pops and pub/sub use their own connections), so a reply that
+    /// late means a hung server; failing lets the caller log it and retry.
+    pub async fn connect(
+        url: &str,
+        timeout: Duration,
+        reply_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let sentinel = matches!(
             RedisTarget::parse(url).map_err(anyhow::Error::msg)?,
             RedisTarget::Sentinel { .. }
         );
         let client = client_for(url, timeout).await?;
         let master = client.get_connection_info().addr().to_string();
-        let conn = manager(client, timeout).await?;
+        let reply_timeout = reply_timeout.max(timeout);
+        let conn = manager(client, timeout, reply_timeout).await?;
         let target = Arc::new(Target {
             url: url.to_string(),
             timeout,
@@ -147,6 +157,7 @@ impl RedisConn {
                 Arc::new(Follow {
                     url: url.to_string(),
                     timeout,
+                    reply_timeout,
                     master: std::sync::Mutex::new(master),
                     asking: tokio::sync::Mutex::new(None),
                 })
@@ -203,7 +214,7 @@ impl RedisConn {
         if *follow.master.lock().expect("master lock") == address {
             return false;
         }
-        match manager(client, follow.timeout).await {
+        match manager(client, follow.timeout, follow.reply_timeout).await {
             Ok(conn) => {
                 tracing::warn!("Redis master moved to {address} (failover); using it from now on");
                 *follow.master.lock().expect("master lock") = address;
@@ -249,19 +260,18 @@ fn is_read_only(error: &RedisError) -> bool {
         || error.to_string().contains("READONLY")
 }
 
-async fn manager(client: redis::Client, timeout: Duration) -> RedisResult<ConnectionManager> {
+async fn manager(
+    client: redis::Client,
+    timeout: Duration,
+    reply_timeout: Duration,
+) -> RedisResult<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(RESPONSE_TIMEOUT.max(timeout)))
+        .set_response_timeout(Some(reply_timeout))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_secs(2));
     ConnectionManager::new_with_config(client, config).await
 }
-
-/// The longest wait for one reply on the shared connection. Nothing sent on it blocks on the
-/// server side (blocking pops and pub/sub use their own connections), so a reply this late
-/// means a hung server; failing lets the caller log it and retry instead of hanging forever.
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ConnectionLike for RedisConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use redis::Commands;
 use reqwest::{header, StatusCode};
 use support::{
-    background_tasks_url, fixtures, manage_on, signal, stderr, stdout, wait_until, RedisServer,
-    Running,
+    background_tasks_url, fixtures, manage_on, rq::status as job_status, stderr, stdout,
+    wait_until, RedisServer, Running,
 };
 
 /// A running server and an HTTP client that does not follow redirects or keep cookies, so the
@@ -117,10 +117,6 @@ fn csrf_in(page: &str) -> String {
         .to_string()
 }
 
-fn status_of(conn: &mut redis::Connection, id: &str) -> Option<String> {
-    conn.hget(format!("rq:job:{id}"), "status").unwrap()
-}
-
 #[tokio::test]
 async fn without_the_token_the_page_and_every_action_are_refused() {
     let redis = RedisServer::start();
@@ -178,11 +174,8 @@ async fn without_the_token_the_page_and_every_action_are_refused() {
             .unwrap(),
         before
     );
-    assert_eq!(status_of(&mut conn, failed).as_deref(), Some("failed"));
-    assert_eq!(
-        status_of(&mut conn, &jobs.finished).as_deref(),
-        Some("finished")
-    );
+    assert_eq!(job_status(&redis, failed), "failed");
+    assert_eq!(job_status(&redis, &jobs.finished), "finished");
 
     let css = server.get("/static/style.css").await;
     assert_eq!(css.status(), StatusCode::OK, "the stylesheet is public");
@@ -259,11 +252,7 @@ async fn a_browser_session_needs_the_forms_csrf_token_to_act() {
         .session_post(&cookie, "/queues/default/requeue-failed", &[])
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        status_of(&mut conn, failed).as_deref(),
-        Some("failed"),
-        "nothing changed"
-    );
+    assert_eq!(job_status(&redis, failed), "failed", "nothing changed");
     assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 4);
 
     let response = server
@@ -274,7 +263,7 @@ async fn a_browser_session_needs_the_forms_csrf_token_to_act() {
         response.headers()[header::LOCATION],
         format!("/jobs/{failed}").as_str()
     );
-    assert_eq!(status_of(&mut conn, failed).as_deref(), Some("queued"));
+    assert_eq!(job_status(&redis, failed), "queued");
     let (_, page) = server
         .session_get(&cookie, &format!("/jobs/{failed}"))
         .await;
@@ -360,10 +349,7 @@ async fn each_action_changes_redis_as_it_says() {
             format!("Job {} has been re-enqueued.\n", jobs.failed)
         )
     );
-    assert_eq!(
-        status_of(&mut conn, &jobs.failed).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(job_status(&redis, &jobs.failed), "queued");
     let (status, _) = server
         .bearer_post(&format!("/jobs/{}/requeue", jobs.failed))
         .await;
@@ -374,10 +360,7 @@ async fn each_action_changes_redis_as_it_says() {
         .await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!(text, format!("Job {} has been enqueued.\n", jobs.finished));
-    assert_eq!(
-        status_of(&mut conn, &jobs.finished).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(job_status(&redis, &jobs.finished), "queued");
     assert_eq!(
         conn.lrange::<_, Vec<String>>("rq:queue:default", -1, -1)
             .unwrap(),
@@ -409,7 +392,7 @@ async fn each_action_changes_redis_as_it_says() {
     );
     assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 0);
     for id in [fixtures::BAD_GARBAGE, fixtures::BAD_BYTES] {
-        assert_eq!(status_of(&mut conn, id).as_deref(), Some("queued"));
+        assert_eq!(job_status(&redis, id), "queued");
     }
 
     let (status, _) = server.bearer_post("/jobs/no-such-job/delete").await;
@@ -439,11 +422,9 @@ async fn each_action_changes_redis_as_it_says() {
     );
     let sleeping = stdout(&out).trim().to_string();
     let _worker = Running::start(&redis, &["rqworker", "--name", "sleeper", "slow"]);
-    assert!(wait_until(Duration::from_secs(15), || status_of(
-        &mut conn, &sleeping
-    )
-    .as_deref()
-        == Some("started")));
+    assert!(wait_until(Duration::from_secs(15), || job_status(
+        &redis, &sleeping
+    ) == "started"));
     let (status, page) = server.bearer_get(&format!("/jobs/{sleeping}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -452,11 +433,9 @@ async fn each_action_changes_redis_as_it_says() {
     );
     let (status, text) = server.bearer_post(&format!("/jobs/{sleeping}/stop")).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    assert!(wait_until(Duration::from_secs(10), || status_of(
-        &mut conn, &sleeping
-    )
-    .as_deref()
-        == Some("stopped")));
+    assert!(wait_until(Duration::from_secs(10), || job_status(
+        &redis, &sleeping
+    ) == "stopped"));
 }
 
 #[tokio::test]
@@ -589,13 +568,7 @@ fn it_prints_its_real_address_takes_a_configured_token_and_stops_on_sigterm() {
         .unwrap();
     assert_ne!(port, 0);
     assert!(server.output().contains("Stop with CONTROL-C."));
-    signal(&server.child, libc::SIGTERM);
-    assert_eq!(
-        server.wait(Duration::from_secs(10)),
-        Some(0),
-        "{}",
-        server.output()
-    );
+    server.stop(libc::SIGTERM, Duration::from_secs(10));
 
     let token = "a-configured-token-0123456789";
     let configured = Running::start(
@@ -610,6 +583,37 @@ fn it_prints_its_real_address_takes_a_configured_token_and_stops_on_sigterm() {
     );
     assert!(background_tasks_url(&configured).ends_with(&format!("?token={token}")));
 
+    let mut from_settings = Running::start(
+        &redis,
+        &[
+            "--set",
+            "ui.bind=127.0.0.2:0",
+            "--set",
+            "ui.refresh=7",
+            "background_tasks",
+        ],
+    );
+    let url = background_tasks_url(&from_settings);
+    assert!(url.starts_with("http://127.0.0.2:"), "[ui] bind: {url}");
+    let page = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = reqwest::Client::new();
+        let base = url.split_once("/?token=").unwrap();
+        client
+            .get(format!("{}/", base.0))
+            .bearer_auth(base.1)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(
+        page.contains(r#"<meta http-equiv="refresh" content="7">"#),
+        "[ui] refresh: {page}"
+    );
+    from_settings.stop(libc::SIGINT, Duration::from_secs(10));
+
     let bad = manage_on(&redis, &["background_tasks", "--bind", "localhost"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     let short = manage_on(&redis, &["background_tasks", "--set", "ui.token=short"]);
@@ -620,4 +624,61 @@ fn it_prints_its_real_address_takes_a_configured_token_and_stops_on_sigterm() {
         &["diffsettings", "--set", &format!("ui.token={token}")],
     );
     assert!(!stdout(&shown).contains(token), "{}", stdout(&shown));
+}
+
+#[tokio::test]
+async fn tokens_and_passwords_in_arguments_and_results_are_never_shown() {
+    let redis = RedisServer::start();
+    let secrets = ["tok-Q1w2", "pw-E3r4", "pw-T5y6", "tok-U7i8"];
+    let id = support::rq::enqueue(
+        &redis,
+        &[
+            "manage.echo",
+            "--args",
+            r#"[{"token": "tok-Q1w2", "user": "alice"}]"#,
+            "--kwargs",
+            r#"{"password": "pw-E3r4", "nested": {"db_password": "pw-T5y6", "api_token": "tok-U7i8"}, "note": "shown"}"#,
+        ],
+    );
+    let out = manage_on(&redis, &["rqworker", "--burst", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The secrets really are in the job's arguments and in its result.
+    let result = support::rq::latest_results(&redis, &[&id])
+        .remove(&id)
+        .flatten()
+        .expect("a result");
+    let stored = result.return_value.to_string();
+    assert!(secrets.iter().all(|s| stored.contains(s)), "{stored}");
+
+    let text = manage_on(&redis, &["rqjob", &id]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let json = manage_on(&redis, &["rqjob", &id, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(shown["args"][0]["token"], "********");
+    assert_eq!(shown["args"][0]["user"], "alice");
+    assert_eq!(shown["kwargs"]["password"], "********");
+    assert_eq!(shown["kwargs"]["nested"]["db_password"], "********");
+    assert_eq!(shown["kwargs"]["nested"]["api_token"], "********");
+    assert_eq!(shown["kwargs"]["note"], "shown");
+    assert_eq!(
+        shown["result"]["return_value"]["kwargs"]["password"],
+        "********"
+    );
+    assert_eq!(
+        shown["result"]["return_value"]["args"][0]["token"],
+        "********"
+    );
+    let server = Server::start(&redis, &[]);
+    let (status, page) = server.bearer_get(&format!("/jobs/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("alice") && page.contains("shown"), "{page}");
+    for (what, said) in [
+        ("rqjob", stdout(&text)),
+        ("rqjob --json", stdout(&json)),
+        ("the job page", page),
+    ] {
+        for secret in secrets {
+            assert!(!said.contains(secret), "{what} shows {secret}:\n{said}");
+        }
+    }
 }

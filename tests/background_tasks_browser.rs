@@ -6,6 +6,7 @@
 mod support;
 
 use std::{
+    io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::Duration,
@@ -14,8 +15,8 @@ use std::{
 use fantoccini::{Client, ClientBuilder, Locator};
 use redis::Commands;
 use support::{
-    background_tasks_url, die_with_parent, free_port, manage_on, python_run, stderr, wait_until,
-    RedisServer, Running,
+    background_tasks_url, die_with_parent, manage_on, python_run, stderr, wait_until, RedisServer,
+    Running,
 };
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -34,22 +35,38 @@ impl Driver {
             Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
             "{CHROMEDRIVER} or {CHROMIUM} is missing: the browser test needs Debian's chromium and chromium-driver (bash scripts/setup.sh installs them)"
         );
-        let port = free_port();
-        let child = die_with_parent(
+        // Port 0: chromedriver binds a port the kernel picks and says which.
+        let mut child = die_with_parent(
             Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
+                .arg("--port=0")
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null()),
         )
         .spawn()
         .expect("start chromedriver");
+        let started = regex::Regex::new(r"started successfully on port (\d+)").unwrap();
+        let mut said = String::new();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let port: u16 = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("chromedriver stopped before saying its port: {said}"))
+                .unwrap();
+            if let Some(found) = started.captures(&line) {
+                break found[1].parse().unwrap();
+            }
+            said.push_str(&line);
+            said.push('\n');
+        };
+        // Keep reading, so chromedriver never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
         assert!(
             wait_until(Duration::from_secs(20), || std::net::TcpStream::connect((
                 "127.0.0.1",
                 port
             ))
             .is_ok()),
-            "chromedriver did not start on port {port}"
+            "chromedriver did not answer on port {port}"
         );
         Self {
             child,
@@ -159,7 +176,8 @@ async fn a_browser_follows_the_failed_count_opens_a_job_and_requeues_it() {
         &["rqworker", "--burst", "--name", "laptop-worker", "default"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    manage_on(&redis, &["rqenqueue", "manage.echo", "--queue", "low"]);
+    let out = manage_on(&redis, &["rqenqueue", "manage.echo", "--queue", "low"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let mut conn = redis.conn();
     let failed: Vec<String> = conn.zrange("rq:failed:default", 0, -1).unwrap();
     assert_eq!(

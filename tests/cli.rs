@@ -3,9 +3,9 @@
 
 mod support;
 
-use std::{fs, process::Command};
+use std::{fs, process::Command, time::Duration};
 
-use support::{manage, run, stderr, stdout, RedisServer};
+use support::{manage, run, stderr, stdout, ClosedPort, RedisServer};
 
 fn temp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -102,8 +102,7 @@ fn common_options_are_accepted_before_and_after_the_command() {
     }
 }
 
-fn effective(dir: &std::path::Path, command: &mut Command) -> serde_json::Value {
-    let _ = dir;
+fn effective(command: &mut Command) -> serde_json::Value {
     let out = run(command.args(["diffsettings", "--all", "--json"]));
     assert!(out.status.success(), "{}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -114,7 +113,7 @@ fn settings_layers_file_then_environment_then_flags() {
     let dir = temp();
     let get = |v: &serde_json::Value| v["redis"]["url"].as_str().unwrap().to_string();
     assert_eq!(
-        get(&effective(dir.path(), &mut manage(dir.path()))),
+        get(&effective(&mut manage(dir.path()))),
         "redis://127.0.0.1:6379/0",
         "built-in default"
     );
@@ -124,7 +123,7 @@ fn settings_layers_file_then_environment_then_flags() {
         "[redis]\nurl = \"redis://file:1/0\"\n[http]\ntimeout = 12.5\n",
     )
     .unwrap();
-    let v = effective(dir.path(), &mut manage(dir.path()));
+    let v = effective(&mut manage(dir.path()));
     assert_eq!(
         get(&v),
         "redis://file:1/0",
@@ -133,7 +132,6 @@ fn settings_layers_file_then_environment_then_flags() {
     assert_eq!(v["http"]["timeout"], 12.5);
 
     let v = effective(
-        dir.path(),
         manage(dir.path())
             .env("MANAGE_REDIS__URL", "redis://env:2/0")
             .env("MANAGE_HTTP__TIMEOUT", "3"),
@@ -142,14 +140,12 @@ fn settings_layers_file_then_environment_then_flags() {
     assert_eq!(v["http"]["timeout"], 3.0);
     assert_eq!(
         get(&effective(
-            dir.path(),
             manage(dir.path()).env("MANAGE_REDIS_URL", "redis://short:3/0")
         )),
         "redis://short:3/0"
     );
 
     let v = effective(
-        dir.path(),
         manage(dir.path())
             .env("MANAGE_REDIS__URL", "redis://env:2/0")
             .args(["--redis-url", "redis://flag:4/0", "--set", "http.timeout=7"]),
@@ -160,17 +156,11 @@ fn settings_layers_file_then_environment_then_flags() {
     let other = dir.path().join("other.toml");
     fs::write(&other, "[redis]\nurl = \"redis://other:5/0\"\n").unwrap();
     assert_eq!(
-        get(&effective(
-            dir.path(),
-            manage(dir.path()).arg("--config").arg(&other)
-        )),
+        get(&effective(manage(dir.path()).arg("--config").arg(&other))),
         "redis://other:5/0"
     );
     assert_eq!(
-        get(&effective(
-            dir.path(),
-            manage(dir.path()).env("MANAGE_CONFIG", &other)
-        )),
+        get(&effective(manage(dir.path()).env("MANAGE_CONFIG", &other))),
         "redis://other:5/0"
     );
 }
@@ -247,13 +237,17 @@ fn check_reaches_a_live_redis_and_reports_a_dead_one() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("System check identified no issues."));
 
-    let dead = format!("redis://:sekrit@127.0.0.1:{}/0", support::free_port());
+    let closed = ClosedPort::new();
+    let dead = format!("redis://:sekrit@127.0.0.1:{}/0", closed.port());
     let out =
         run(manage(dir.path()).args(["check", "--redis-url", &dead, "--set", "http.timeout=-1"]));
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("cannot reach Redis at redis://:***@127.0.0.1:"),
+        err.contains(&format!(
+            "cannot reach Redis at redis://:***@127.0.0.1:{}/0",
+            closed.port()
+        )),
         "{err}"
     );
     assert!(
@@ -264,26 +258,230 @@ fn check_reaches_a_live_redis_and_reports_a_dead_one() {
     assert!(!err.contains("sekrit"), "password hidden: {err}");
 }
 
-#[test]
-fn traceback_prints_the_cause_chain() {
-    let dir = temp();
-    let out = run(manage(dir.path()).args(["--config", "nope.toml", "--traceback", "check"]));
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("CommandError: nope.toml: configuration file not found"));
+/// Options of `fail_with_causes`, a command this test binary adds to show `--traceback`.
+#[derive(clap::Args, Debug)]
+struct FailArgs {}
+
+manage::command! {
+    name: "fail_with_causes", group: "test", about: "Fail with an error that has causes",
+    args: FailArgs, run: fail_with_causes, requires_system_checks: false,
+}
+
+async fn fail_with_causes(_ctx: manage::Context, _args: FailArgs) -> manage::CommandResult {
+    let root = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+    Err(anyhow::Error::new(root)
+        .context("cannot open a connection to 10.9.8.7:25")
+        .context("the report could not be mailed")
+        .into())
 }
 
 #[test]
-fn completions_are_generated_for_bash_and_zsh() {
-    let dir = temp();
-    let bash = run(manage(dir.path()).args(["completions", "bash"]));
-    assert!(bash.status.success());
-    let text = stdout(&bash);
-    assert!(
-        text.contains("_manage()") && text.contains("diffsettings") && text.contains("--verbosity"),
-        "{text}"
+fn traceback_prints_the_cause_chain() {
+    let plain = manage::call_command("fail_with_causes", Vec::<String>::new());
+    assert_eq!(plain.code, 1);
+    assert_eq!(
+        plain.stderr,
+        "CommandError: the report could not be mailed\n  (cannot open a connection to 10.9.8.7:25: connection refused)\n"
     );
-    let zsh = run(manage(dir.path()).args(["completions", "zsh"]));
-    assert!(stdout(&zsh).contains("#compdef manage"));
+    let traced = manage::call_command("fail_with_causes", ["--traceback"]);
+    assert_eq!(traced.code, 1);
+    assert_eq!(
+        traced.stderr,
+        "CommandError: the report could not be mailed\nCaused by: cannot open a connection to 10.9.8.7:25\nCaused by: connection refused\n"
+    );
+    // The built-in commands take --traceback too, before or after their name.
+    let dir = temp();
+    for args in [
+        ["--traceback", "--config", "nope.toml", "check"],
+        ["--config", "nope.toml", "check", "--traceback"],
+    ] {
+        let out = run(manage(dir.path()).args(args));
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr(&out),
+            "CommandError: nope.toml: configuration file not found\n"
+        );
+    }
+}
+
+/// Runs `script` (a completion script for `shell`) in that shell and asks it to complete
+/// `line`; returns what the shell offered, or `None` when the shell is not installed.
+fn complete_in(shell: &str, script: &str, line: &str) -> Option<String> {
+    let dir = temp();
+    let file = dir.path().join("completion");
+    fs::write(&file, script).unwrap();
+    let words: Vec<&str> = line.split(' ').collect();
+    let program = match shell {
+        "bash" => format!(
+            "source {file}\nCOMP_WORDS=({words})\nCOMP_CWORD={cword}\nCOMP_LINE='{line}'\nCOMP_POINT={point}\n_manage manage '{cur}' '{prev}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file = file.display(),
+            words = words.join(" "),
+            cword = words.len() - 1,
+            point = line.len(),
+            cur = words[words.len() - 1],
+            prev = words[words.len() - 2],
+        ),
+        "fish" => format!("source {}\ncomplete -C '{line}'", file.display()),
+        "zsh" => format!(
+            "autoload -U compinit && compinit -u -D\nsource {}\nprint -r -- ${{_comps[manage]}}",
+            file.display()
+        ),
+        other => panic!("no way to run {other}"),
+    };
+    let flags: &[&str] = if shell == "zsh" {
+        &["-f", "-c"]
+    } else {
+        &["-c"]
+    };
+    let out = match Command::new(shell)
+        .args(flags)
+        .arg(program)
+        .current_dir(dir.path())
+        .output()
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        other => other.unwrap(),
+    };
+    assert!(out.status.success(), "{shell}: {}", stderr(&out));
+    Some(stdout(&out))
+}
+
+#[test]
+fn completions_are_generated_for_every_shell_offered() {
+    let dir = temp();
+    let help = stdout(&run(manage(dir.path()).arg("help")));
+    let commands: Vec<&str> = help
+        .lines()
+        .filter(|l| l.starts_with("    "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(commands.len(), 14, "{help}");
+    let mut ran = Vec::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(manage(dir.path()).args(["completions", shell]));
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for word in commands
+            .iter()
+            .copied()
+            .chain(["verbosity", "max-idle-time"])
+        {
+            assert!(script.contains(word), "{shell}: {word} is not offered");
+        }
+        let offered = match shell {
+            "bash" | "fish" => complete_in(shell, &script, "manage rqw"),
+            "zsh" => complete_in(shell, &script, "manage"),
+            _ => None,
+        };
+        let Some(offered) = offered else { continue };
+        ran.push(shell);
+        if shell == "zsh" {
+            assert_eq!(offered.trim(), "_manage", "compdef registers _manage");
+            continue;
+        }
+        assert!(
+            offered.lines().any(|l| l.starts_with("rqworker")),
+            "{shell} completes rqw to rqworker: {offered:?}"
+        );
+        let options = complete_in(shell, &script, "manage rqworker --max-").unwrap();
+        let mut options: Vec<&str> = options
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        options.sort_unstable();
+        assert_eq!(options, ["--max-idle-time", "--max-jobs"], "{shell}");
+    }
+    assert!(
+        ran.contains(&"bash"),
+        "bash is always there to run its script"
+    );
+    eprintln!("completion scripts run in: {ran:?}");
+    let bad = run(manage(dir.path()).args(["completions", "tcsh"]));
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A fake Redis on loopback that answers `CLIENT …` (what a client sends while connecting)
+/// with `+OK` when `handshake` is true, and never answers anything else. Returns its port.
+fn hung_redis(handshake: bool) -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                // Reads RESP arrays of bulk strings: `*N`, then N times `$len` and the bytes.
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let count: usize = line.trim_start_matches('*').trim().parse().unwrap();
+                    let mut words = Vec::new();
+                    for _ in 0..count {
+                        line.clear();
+                        reader.read_line(&mut line).unwrap();
+                        let len: usize = line.trim_start_matches('$').trim().parse().unwrap();
+                        let mut word = vec![0; len + 2];
+                        reader.read_exact(&mut word).unwrap();
+                        words.push(String::from_utf8_lossy(&word[..len]).to_uppercase());
+                    }
+                    if handshake && words.first().map(String::as_str) == Some("CLIENT") {
+                        writer.write_all(b"+OK\r\n").unwrap();
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_hung_redis_fails_a_command_instead_of_hanging() {
+    // One server never answers at all (connecting times out), the other answers while the
+    // client connects and then never again (the reply times out).
+    let servers = [hung_redis(false), hung_redis(true)];
+    let dir = temp();
+    let commands = [
+        &["rqstats", "--json"][..],
+        &["rqenqueue", "manage.echo"],
+        &["rqworker", "--burst"],
+    ];
+    let mut running = Vec::new();
+    for port in servers {
+        let url = format!("redis://:pw@127.0.0.1:{port}/0");
+        for command in commands {
+            let mut args = vec!["--redis-url", url.as_str()];
+            args.extend([
+                "--set",
+                "redis.connect_timeout=1",
+                "--set",
+                "redis.reply_timeout=1",
+            ]);
+            args.extend_from_slice(command);
+            running.push((
+                port,
+                command,
+                support::Running::spawn(Some(dir.path()), &[], &args),
+            ));
+        }
+    }
+    // Without the timeouts these would wait forever, and with the default reply timeout (30 s)
+    // longer than this test waits.
+    for (port, command, running) in &mut running {
+        let status = running.wait(Duration::from_secs(20));
+        assert_eq!(status.code(), Some(1), "{command:?}: {}", running.output());
+        let err = running.stderr();
+        assert!(
+            err.lines().last().unwrap_or_default().starts_with(&format!(
+                "CommandError: cannot reach Redis at redis://:***@127.0.0.1:{port}/0: "
+            )),
+            "{command:?}: {err}"
+        );
+        assert!(!err.contains(":pw@"), "{err}");
+    }
 }
 
 #[test]
@@ -356,4 +554,31 @@ fn logs_go_to_stderr_as_text_or_json_at_the_chosen_verbosity() {
         "verbosity 0 hides info lines: {}",
         stderr(&quiet)
     );
+}
+
+#[test]
+fn colour_is_off_off_a_terminal_and_forced_or_refused_by_flag() {
+    let dir = temp();
+    let closed = ClosedPort::new();
+    let dead = format!("redis://127.0.0.1:{}/0", closed.port());
+    let log = |flags: &[&str], no_color_env: bool| {
+        let mut command = manage(dir.path());
+        if !no_color_env {
+            command.env_remove("NO_COLOR");
+        }
+        let out = run(command
+            .args(flags)
+            .args(["rqworker", "--burst", "--redis-url", &dead]));
+        assert_eq!(out.status.code(), Some(1));
+        stderr(&out)
+    };
+    assert!(
+        !log(&[], false).contains('\x1b'),
+        "not a terminal: no colour"
+    );
+    assert!(
+        log(&["--force-color"], true).contains("\x1b["),
+        "forced, even with NO_COLOR"
+    );
+    assert!(!log(&["--no-color"], false).contains('\x1b'));
 }

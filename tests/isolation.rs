@@ -77,12 +77,7 @@ fn max_in_flight_holds_across_two_workers() {
     enqueue(dir.path(), "s", 1, 20);
     let mut running = workers(dir.path(), 2, &["--burst"]);
     for worker in &mut running {
-        assert_eq!(
-            worker.wait(Duration::from_secs(60)),
-            Some(0),
-            "{}",
-            worker.output()
-        );
+        worker.assert_exits(0, Duration::from_secs(60));
     }
     assert_eq!(slow.received(), 20);
     assert_eq!(
@@ -327,6 +322,5 @@ fn runaway_templates_fail_fast_in_bounded_memory_while_others_deliver() {
         log.contains("Error rendering request body for webhook huge: the rendered text is over 10485760 bytes (the bound for body_template); rendering stopped"),
         "{log}"
     );
-    support::signal(&worker.child, libc::SIGTERM);
-    assert_eq!(worker.wait(Duration::from_secs(10)), Some(0));
+    worker.stop(libc::SIGTERM, Duration::from_secs(10));
 }

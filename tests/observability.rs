@@ -382,7 +382,13 @@ fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
 /// A Prometheus server on a free port (retried when another process takes the port first).
 fn start_prometheus(config: &Path, data: &Path) -> (support::KillOnDrop, u16) {
     for _ in 0..5 {
-        let port = support::free_port();
+        // A port nothing listens on now; if something takes it before Prometheus does, the
+        // readiness check below fails and another is tried.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(

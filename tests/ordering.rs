@@ -99,12 +99,7 @@ fn three_hundred_sites_keep_their_order_across_four_workers() {
         })
         .collect();
     for worker in &mut workers {
-        assert_eq!(
-            worker.wait(Duration::from_secs(120)),
-            Some(0),
-            "{}",
-            worker.output()
-        );
+        worker.assert_exits(0, Duration::from_secs(120));
     }
     let by_site = sequences(&endpoint);
     assert_eq!(by_site.len(), 300);
@@ -145,12 +140,7 @@ fn an_update_waits_for_its_creation_through_a_retry() {
         dir.path(),
         &["rqworker", "--burst", "--concurrency", "16", "default"],
     );
-    assert_eq!(
-        worker.wait(Duration::from_secs(30)),
-        Some(0),
-        "{}",
-        worker.output()
-    );
+    worker.assert_exits(0, Duration::from_secs(30));
     // The first attempt of the creation failed; the update went only after the retry succeeded.
     assert_eq!(sequences(&endpoint)[&7], ["created", "created", "updated"]);
     // Waiting used none of the update's retries: the creation took two attempts, the update one.
@@ -192,21 +182,14 @@ fn order_holds_across_a_killed_worker() {
         "{}",
         first.output()
     );
-    support::signal(&first.child, libc::SIGKILL);
-    let status = first.child.wait().unwrap();
-    assert_eq!(status.code(), None, "killed by a signal");
+    first.kill();
     endpoint.set_delay(Duration::ZERO);
     // The same name on the same host reclaims the crashed run's job at once.
     let mut second = Running::start_in(
         dir.path(),
         &["rqworker", "--name", "steady", "--burst", "default"],
     );
-    assert_eq!(
-        second.wait(Duration::from_secs(30)),
-        Some(0),
-        "{}",
-        second.output()
-    );
+    second.assert_exits(0, Duration::from_secs(30));
     let events = &sequences(&endpoint)[&1];
     // The killed attempt may or may not have reached the endpoint; either way nothing came
     // before the creation, and the update and deletion followed it in order.
@@ -232,12 +215,7 @@ fn unordered_webhooks_deliver_one_object_side_by_side() {
     assert_eq!(deferred(&redis), 0, "nothing waits");
     assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 3);
     let mut worker = Running::start_in(dir.path(), &["rqworker", "--burst", "default"]);
-    assert_eq!(
-        worker.wait(Duration::from_secs(30)),
-        Some(0),
-        "{}",
-        worker.output()
-    );
+    worker.assert_exits(0, Duration::from_secs(30));
     assert_eq!(
         endpoint.most_at_once(),
         3,
@@ -256,12 +234,7 @@ fn unordered_webhooks_deliver_one_object_side_by_side() {
         &[(1, "created"), (1, "updated"), (1, "deleted")],
     );
     let mut worker = Running::start_in(dir.path(), &["rqworker", "--burst", "default"]);
-    assert_eq!(
-        worker.wait(Duration::from_secs(30)),
-        Some(0),
-        "{}",
-        worker.output()
-    );
+    worker.assert_exits(0, Duration::from_secs(30));
     assert_eq!(ordered.most_at_once(), 1);
     assert_eq!(sequences(&ordered)[&1], ["created", "updated", "deleted"]);
 }

@@ -251,3 +251,91 @@ fn requeue_failed_moves_jobs_python_failed() {
         "Nothing to do\n"
     );
 }
+
+#[test]
+fn rqenqueue_at_front_result_ttl_and_failure_ttl_mean_what_they_mean_in_rq() {
+    let redis = RedisServer::start();
+    let enqueue = |args: &[&str]| support::rq::enqueue(&redis, args);
+    let a = enqueue(&["manage.echo", "--queue", "mine"]);
+    let b = enqueue(&["manage.echo", "--queue", "mine"]);
+    let front = enqueue(&["manage.echo", "--queue", "mine", "--at-front"]);
+    let kept = enqueue(&["manage.echo", "--queue", "mine", "--result-ttl", "100"]);
+    let failing = enqueue(&["manage.fail", "--queue", "mine", "--failure-ttl", "200"]);
+    // Python RQ reads the queue's order and the jobs' TTLs as we wrote them.
+    let report = python_run(
+        &redis,
+        &format!(
+            "{PY_PRELUDE}
+mine = Queue('mine', connection=r, serializer=JSONSerializer)
+print(json.dumps(mine.job_ids))
+print(Job.fetch('{kept}', connection=r, serializer=JSONSerializer).result_ttl)
+print(Job.fetch('{failing}', connection=r, serializer=JSONSerializer).failure_ttl)
+"
+        ),
+        &[],
+    );
+    let lines: Vec<&str> = report.lines().collect();
+    let order: Vec<String> = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(order, [&front, &a, &b, &kept, &failing].map(String::clone));
+    assert_eq!(lines[1..], ["100", "200"]);
+
+    // Run, ours by our worker and the same jobs of Python's by a Python worker: the job hashes
+    // expire alike.
+    let out = manage_on(
+        &redis,
+        &["rqworker", "--burst", "--concurrency", "1", "mine"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut conn = redis.conn();
+    let started = |conn: &mut redis::Connection, id: &str| -> String {
+        conn.hget(format!("rq:job:{id}"), "started_at").unwrap()
+    };
+    assert!(
+        started(&mut conn, &front) < started(&mut conn, &a),
+        "--at-front runs first"
+    );
+    let tasks = python_tasks();
+    let theirs = python_run(
+        &redis,
+        "
+import os
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
+r = Redis.from_url(os.environ['REDIS_URL'])
+q = Queue('theirs', connection=r, serializer=JSONSerializer)
+q.enqueue('tasks.add', 1, 2, job_id='py-kept', result_ttl=100)
+q.enqueue('tasks.boom', 'x', job_id='py-failing', failure_ttl=200)
+SimpleWorker([q], connection=r, serializer=JSONSerializer).work(burst=True)
+print('TTL', r.ttl('rq:job:py-kept'), r.ttl('rq:job:py-failing'))
+",
+        &[tasks.path()],
+    );
+    let theirs: Vec<i64> = theirs
+        .lines()
+        .find_map(|l| l.strip_prefix("TTL "))
+        .unwrap_or_else(|| panic!("{theirs}"))
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let ours: Vec<i64> = [&kept, &failing]
+        .iter()
+        .map(|id| conn.ttl(format!("rq:job:{id}")).unwrap())
+        .collect();
+    assert_eq!(
+        support::rq::status(&redis, &failing),
+        "failed",
+        "the failure TTL is a failed job's"
+    );
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        assert!(
+            (theirs - 10..=*theirs).contains(ours),
+            "our TTLs {ours:?}, Python RQ's {theirs:?}"
+        );
+    }
+    let default_ttl: i64 = conn.ttl(format!("rq:job:{a}")).unwrap();
+    assert!(
+        default_ttl > 200,
+        "without --result-ttl, RQ's default (500 s): {default_ttl}"
+    );
+}

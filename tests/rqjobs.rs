@@ -9,16 +9,14 @@ use redis::Commands;
 use serde_json::Value;
 use support::{
     fixtures::{self, *},
-    manage_on, signal, stderr, stdout, wait_until, RedisServer, Running,
+    manage_on,
+    rq::status,
+    stderr, stdout, wait_until, RedisServer, Running,
 };
 
 fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
-
-fn status_of(conn: &mut redis::Connection, id: &str) -> Option<String> {
-    conn.hget(format!("rq:job:{id}"), "status").unwrap()
 }
 
 #[test]
@@ -98,6 +96,34 @@ fn rqjobs_lists_every_status_ours_pythons_and_malformed_jobs() {
         jobs.webhook.as_str(),
         BAD_GARBAGE,
         BAD_BYTES,
+    ];
+    expected.sort();
+    assert_eq!(ids, expected);
+
+    // Both flags repeat: jobs of either queue, in either status.
+    let both = json(&manage_on(
+        &redis,
+        &[
+            "rqjobs", "--json", "--queue", "default", "--queue", "pyq", "--status", "failed",
+            "--status", "finished",
+        ],
+    ));
+    let mut ids: Vec<&str> = both["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut expected = vec![
+        jobs.failed.as_str(),
+        jobs.webhook.as_str(),
+        BAD_GARBAGE,
+        BAD_BYTES,
+        jobs.finished.as_str(),
+        GONE,
+        PY_FINISHED,
+        PY_FAILED,
     ];
     expected.sort();
     assert_eq!(ids, expected);
@@ -259,10 +285,7 @@ fn rqjob_actions_change_redis_and_refuse_what_does_not_apply() {
         stdout(&out),
         format!("Job {} has been re-enqueued.\n", jobs.failed)
     );
-    assert_eq!(
-        status_of(&mut conn, &jobs.failed).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(status(&redis, &jobs.failed), "queued");
     let queue: Vec<String> = conn.lrange("rq:queue:default", 0, -1).unwrap();
     assert_eq!(queue.last(), Some(&jobs.failed));
     assert!(conn
@@ -291,10 +314,7 @@ fn rqjob_actions_change_redis_and_refuse_what_does_not_apply() {
         stdout(&out),
         format!("Job {} has been enqueued.\n", jobs.finished)
     );
-    assert_eq!(
-        status_of(&mut conn, &jobs.finished).as_deref(),
-        Some("queued")
-    );
+    assert_eq!(status(&redis, &jobs.finished), "queued");
     assert_eq!(
         conn.ttl::<_, i64>(format!("rq:job:{}", jobs.finished))
             .unwrap(),
@@ -365,11 +385,7 @@ fn rqjob_stop_reaches_the_worker_running_the_job() {
     let id = stdout(&out).trim().to_string();
     let mut conn = redis.conn();
     let _worker = Running::start(&redis, &["rqworker", "--name", "sleeper", "slow"]);
-    assert!(wait_until(Duration::from_secs(15), || status_of(
-        &mut conn, &id
-    )
-    .as_deref()
-        == Some("started")));
+    assert!(wait_until(Duration::from_secs(15), || status(&redis, &id) == "started"));
     let stats = json(&manage_on(&redis, &["rqstats", "--json"]));
     let worker = &stats["workers"][0];
     assert_eq!(worker["name"], "sleeper");
@@ -382,11 +398,7 @@ fn rqjob_stop_reaches_the_worker_running_the_job() {
         stdout(&out),
         format!("Job {id} has been sent a stop command; worker sleeper is stopping it.\n")
     );
-    assert!(wait_until(Duration::from_secs(10), || status_of(
-        &mut conn, &id
-    )
-    .as_deref()
-        == Some("stopped")));
+    assert!(wait_until(Duration::from_secs(10), || status(&redis, &id) == "stopped"));
     assert!(conn
         .zscore::<_, _, Option<f64>>("rq:failed:slow", &id)
         .unwrap()
@@ -445,7 +457,16 @@ fn rqstats_counts_every_registry_and_shows_workers() {
         .unwrap()
         .ends_with('Z'));
     assert_eq!(stats["suspended"], false);
-    let _ = jobs;
+    let by_id = json(&manage_on(&redis, &["rqjobs", "--json", "--limit", "1000"]));
+    let listed: Vec<&str> = by_id["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    for id in [&jobs.finished, &jobs.failed, &jobs.queued, &jobs.webhook] {
+        assert!(listed.contains(&id.as_str()), "{id} listed");
+    }
 
     let text = stdout(&manage_on(&redis, &["rqstats"]));
     let lines: Vec<&str> = text.lines().collect();
@@ -486,6 +507,5 @@ fn rqstats_counts_every_registry_and_shows_workers() {
         !watching.output().contains('\x1b'),
         "no screen clearing into a file"
     );
-    signal(&watching.child, libc::SIGINT);
-    assert_eq!(watching.wait(Duration::from_secs(5)), Some(0));
+    watching.stop(libc::SIGINT, Duration::from_secs(10));
 }

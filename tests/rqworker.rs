@@ -6,30 +6,14 @@ mod support;
 use std::time::Duration;
 
 use redis::Commands;
-use support::{manage_on, python_run, signal, stderr, stdout, wait_until, RedisServer, Running};
+use support::{
+    manage_on, python_run,
+    rq::{enqueue, in_registry, last_reason, reasons, status, zlib},
+    stderr, stdout, wait_until, ClosedPort, RedisServer, Running,
+};
 
-fn enqueue(redis: &RedisServer, args: &[&str]) -> String {
-    let mut full = vec!["rqenqueue"];
-    full.extend_from_slice(args);
-    let out = manage_on(redis, &full);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
-
-fn status(conn: &mut redis::Connection, id: &str) -> String {
-    conn.hget::<_, _, Option<String>>(format!("rq:job:{id}"), "status")
-        .unwrap()
-        .unwrap_or_default()
-}
-
-fn failure_reason(conn: &mut redis::Connection, id: &str) -> String {
-    let entries: redis::streams::StreamRangeReply = conn
-        .xrevrange_count(format!("rq:results:{id}"), "+", "-", 1)
-        .unwrap();
-    let entry = entries.ids.first().expect("a result");
-    let b64: String = entry.get("exc_string").expect("exc_string");
-    manage::rq::serializer::decode_exc(b64.as_bytes()).unwrap()
-}
+/// How long a worker may take to do what a test waits for.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 #[test]
 fn bad_jobs_fail_with_a_reason_and_the_worker_goes_on() {
@@ -49,7 +33,8 @@ fn bad_jobs_fail_with_a_reason_and_the_worker_goes_on() {
             ("status", b"queued"),
         ],
     );
-    let truncated = &manage::rq::serializer::compress(br#"["manage.echo", null, [], {}]"#)[..8];
+    let echo = zlib(br#"["manage.echo", null, [], {}]"#);
+    let truncated = &echo[..8];
     add_raw(
         &mut conn,
         "truncated",
@@ -63,10 +48,7 @@ fn bad_jobs_fail_with_a_reason_and_the_worker_goes_on() {
         &mut conn,
         "bad-status",
         &[
-            (
-                "data",
-                &manage::rq::serializer::compress(br#"["manage.echo", null, [], {}]"#),
-            ),
+            ("data", &echo),
             ("origin", b"default"),
             ("status", b"pending"),
         ],
@@ -75,10 +57,7 @@ fn bad_jobs_fail_with_a_reason_and_the_worker_goes_on() {
         &mut conn,
         "bad-timeout",
         &[
-            (
-                "data",
-                &manage::rq::serializer::compress(br#"["manage.echo", null, [], {}]"#),
-            ),
+            ("data", &echo),
             ("origin", b"default"),
             ("status", b"queued"),
             ("timeout", b"10m"),
@@ -90,7 +69,7 @@ fn bad_jobs_fail_with_a_reason_and_the_worker_goes_on() {
 
     let out = manage_on(&redis, &["rqworker", "--burst", "default"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    for (id, reason) in [
+    let cases = [
         ("garbage", "not valid JSON"),
         ("truncated", "not valid JSON"),
         ("bad-status", "unknown job status \"pending\""),
@@ -100,21 +79,17 @@ fn bad_jobs_fail_with_a_reason_and_the_worker_goes_on() {
             unknown.as_str(),
             "no job function named \"no.such.function\"",
         ),
-    ] {
-        assert_eq!(status(&mut conn, id), "failed", "{id}");
+    ];
+    let ids: Vec<&str> = cases.iter().map(|(id, _)| *id).collect();
+    for ((id, expected), reason) in cases.iter().zip(reasons(&redis, &ids)) {
+        assert_eq!(status(&redis, id), "failed", "{id}");
+        assert!(reason.contains(expected), "{id}: {reason}");
         assert!(
-            failure_reason(&mut conn, id).contains(reason),
-            "{id}: {}",
-            failure_reason(&mut conn, id)
-        );
-        assert!(
-            conn.zscore::<_, _, Option<f64>>("rq:failed:default", id)
-                .unwrap()
-                .is_some(),
+            in_registry(&redis, "failed", "default", id),
             "{id} in the failed registry"
         );
     }
-    assert_eq!(status(&mut conn, &good), "finished");
+    assert_eq!(status(&redis, &good), "finished");
     assert_eq!(
         conn.zcard::<_, u64>("rq:wip:default").unwrap(),
         0,
@@ -192,8 +167,7 @@ fn sigkill_with_100_jobs_in_flight_loses_none() {
         "{}",
         worker.output()
     );
-    signal(&worker.child, libc::SIGKILL);
-    worker.wait(Duration::from_secs(5));
+    worker.kill();
     assert_eq!(
         conn.zcard::<_, u64>("rq:wip:default").unwrap(),
         100,
@@ -221,7 +195,7 @@ fn sigkill_with_100_jobs_in_flight_loses_none() {
     );
     let mut counts = std::collections::HashMap::new();
     for id in &ids {
-        *counts.entry(status(&mut conn, id)).or_insert(0) += 1;
+        *counts.entry(status(&redis, id)).or_insert(0) += 1;
     }
     assert_eq!(counts.get("finished"), Some(&100), "{counts:?}");
 }
@@ -243,8 +217,8 @@ fn abandoned_jobs_of_other_workers_are_recovered_when_their_heartbeat_lapses() {
         .zadd("rq:wip:default", format!("{id}:deadbeef"), 1000)
         .unwrap();
     let out = manage_on(&redis, &["rqworker", "--burst", "default"]);
-    assert!(out.status.success());
-    assert_eq!(status(&mut conn, &id), "finished");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status(&redis, &id), "finished");
     assert_eq!(
         conn.hget::<_, _, String>(format!("rq:job:{id}"), "abandoned_count")
             .unwrap(),
@@ -269,19 +243,13 @@ fn warm_shutdown_finishes_running_jobs_and_starts_no_new_one() {
         "{}",
         worker.output()
     );
-    signal(&worker.child, libc::SIGTERM);
-    assert_eq!(
-        worker.wait(Duration::from_secs(20)),
-        Some(0),
-        "{}",
-        worker.output()
-    );
+    worker.stop(libc::SIGTERM, PATIENCE);
     for id in &ids {
-        assert_eq!(status(&mut conn, id), "finished");
+        assert_eq!(status(&redis, id), "finished");
     }
     for id in &waiting {
         assert_eq!(
-            status(&mut conn, id),
+            status(&redis, id),
             "queued",
             "no job starts after the signal"
         );
@@ -306,23 +274,17 @@ fn second_signal_is_a_cold_shutdown_that_puts_jobs_back() {
         .zcard::<_, u64>("rq:wip:default")
         .unwrap()
         == 5));
-    signal(&worker.child, libc::SIGINT);
+    support::signal(&worker.child, libc::SIGINT);
     assert!(
-        wait_until(Duration::from_secs(5), || worker
+        wait_until(PATIENCE, || worker
             .output()
             .contains("Waiting for 5 running job(s)")),
         "{}",
         worker.output()
     );
-    signal(&worker.child, libc::SIGINT);
-    assert_eq!(
-        worker.wait(Duration::from_secs(10)),
-        Some(0),
-        "{}",
-        worker.output()
-    );
+    worker.stop(libc::SIGINT, PATIENCE);
     for id in &ids {
-        assert_eq!(status(&mut conn, id), "queued");
+        assert_eq!(status(&redis, id), "queued");
     }
     assert_eq!(conn.llen::<_, u64>("rq:queue:default").unwrap(), 5);
     assert_eq!(conn.zcard::<_, u64>("rq:wip:default").unwrap(), 0);
@@ -336,7 +298,7 @@ fn retries_follow_rq_retry_semantics() {
     assert!(manage_on(&redis, &["rqworker", "--burst", "default"])
         .status
         .success());
-    assert_eq!(status(&mut conn, &now_retry), "failed");
+    assert_eq!(status(&redis, &now_retry), "failed");
     assert_eq!(
         conn.hget::<_, _, String>(format!("rq:job:{now_retry}"), "retries_left")
             .unwrap(),
@@ -359,22 +321,19 @@ fn retries_follow_rq_retry_semantics() {
     assert!(manage_on(&redis, &["rqworker", "--burst", "default"])
         .status
         .success());
-    assert_eq!(status(&mut conn, &later), "scheduled");
+    assert_eq!(status(&redis, &later), "scheduled");
     assert!(conn
         .zscore::<_, _, Option<f64>>("rq:scheduled:default", &later)
         .unwrap()
         .is_some());
     let mut worker = Running::start(&redis, &["rqworker", "--with-scheduler", "default"]);
     assert!(
-        wait_until(Duration::from_secs(10), || status(
-            &mut redis.conn(),
-            &later
-        ) == "failed"),
+        wait_until(Duration::from_secs(10), || status(&redis, &later)
+            == "failed"),
         "{}",
         worker.output()
     );
-    signal(&worker.child, libc::SIGTERM);
-    worker.wait(Duration::from_secs(10));
+    worker.stop(libc::SIGTERM, PATIENCE);
 }
 
 #[test]
@@ -393,45 +352,74 @@ fn job_timeout_fails_the_job() {
     assert!(manage_on(&redis, &["rqworker", "--burst", "default"])
         .status
         .success());
-    let mut conn = redis.conn();
-    assert_eq!(status(&mut conn, &id), "failed");
+    assert_eq!(status(&redis, &id), "failed");
     assert_eq!(
-        failure_reason(&mut conn, &id),
+        last_reason(&redis, &id),
         "JobTimeoutException: Task exceeded maximum timeout value (1 seconds)"
     );
+}
+
+const SUSPENDING: &str =
+    "Suspending workers. No new jobs will be started. But current jobs will be completed.\n";
+const RESUMING: &str = "Resuming workers.\n";
+
+/// Whether Python RQ sees its workers as suspended (`rq.suspension.is_suspended`).
+fn rq_suspended(redis: &RedisServer) -> bool {
+    let said = python_run(
+        redis,
+        "import os\nfrom redis import Redis\nfrom rq.suspension import is_suspended\nprint(bool(is_suspended(Redis.from_url(os.environ['REDIS_URL']))))",
+        &[],
+    );
+    match said.trim() {
+        "True" => true,
+        "False" => false,
+        other => panic!("python said {other:?}"),
+    }
+}
+
+fn worker_state(redis: &RedisServer, name: &str) -> Option<String> {
+    redis
+        .conn()
+        .hget(format!("rq:worker:{name}"), "state")
+        .unwrap()
 }
 
 #[test]
 fn suspend_and_resume_and_pubsub_commands() {
     let redis = RedisServer::start();
     let mut conn = redis.conn();
-    assert!(stdout(&manage_on(&redis, &["rqsuspend"])).starts_with("Suspending workers."));
+    let out = manage_on(&redis, &["rqsuspend"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), SUSPENDING);
+    assert!(rq_suspended(&redis), "Python RQ sees the suspension");
     let id = enqueue(&redis, &["manage.echo"]);
     let mut worker = Running::start(&redis, &["rqworker", "--name", "ctl", "default"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        wait_until(PATIENCE, || worker_state(&redis, "ctl").as_deref()
+            == Some("suspended")),
+        "{}",
+        worker.output()
+    );
     assert_eq!(
-        status(&mut conn, &id),
+        status(&redis, &id),
         "queued",
         "suspended workers take nothing"
     );
-    assert_eq!(
-        conn.hget::<_, _, String>("rq:worker:ctl", "state").unwrap(),
-        "suspended"
+    let out = manage_on(&redis, &["rqresume"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), RESUMING);
+    assert!(
+        !rq_suspended(&redis),
+        "Python RQ sees the suspension lifted"
     );
-    assert_eq!(
-        stdout(&manage_on(&redis, &["rqresume"])),
-        "Resuming workers.\n"
+    assert!(
+        wait_until(PATIENCE, || status(&redis, &id) == "finished"),
+        "{}",
+        worker.output()
     );
-    assert!(wait_until(Duration::from_secs(5), || status(
-        &mut redis.conn(),
-        &id
-    ) == "finished"));
 
     let sleeper = enqueue(&redis, &["manage.sleep", "--kwargs", r#"{"seconds": 30}"#]);
-    assert!(wait_until(Duration::from_secs(5), || status(
-        &mut redis.conn(),
-        &sleeper
-    ) == "started"));
+    assert!(wait_until(PATIENCE, || status(&redis, &sleeper) == "started"));
     let _: () = conn
         .publish(
             "rq:pubsub:ctl",
@@ -439,31 +427,20 @@ fn suspend_and_resume_and_pubsub_commands() {
         )
         .unwrap();
     assert!(
-        wait_until(Duration::from_secs(5), || status(
-            &mut redis.conn(),
-            &sleeper
-        ) == "stopped"),
+        wait_until(PATIENCE, || status(&redis, &sleeper) == "stopped"),
         "{}",
         worker.output()
     );
-    assert!(conn
-        .zscore::<_, _, Option<f64>>("rq:failed:default", &sleeper)
-        .unwrap()
-        .is_some());
+    assert!(in_registry(&redis, "failed", "default", &sleeper));
     assert_eq!(
-        failure_reason(&mut conn, &sleeper),
+        last_reason(&redis, &sleeper),
         "Job stopped by user, work-horse terminated."
     );
 
     let _: () = conn
         .publish("rq:pubsub:ctl", r#"{"command": "shutdown"}"#)
         .unwrap();
-    assert_eq!(
-        worker.wait(Duration::from_secs(10)),
-        Some(0),
-        "{}",
-        worker.output()
-    );
+    worker.assert_exits(0, PATIENCE);
     assert!(
         !conn
             .sismember::<_, _, bool>("rq:workers", "rq:worker:ctl")
@@ -473,23 +450,81 @@ fn suspend_and_resume_and_pubsub_commands() {
 }
 
 #[test]
-fn burst_with_suspension_exits_and_a_live_name_is_refused() {
+fn a_suspended_burst_worker_takes_nothing_and_a_live_name_is_refused() {
     let redis = RedisServer::start();
-    manage_on(&redis, &["rqsuspend", "--duration", "60"]);
-    assert!(manage_on(&redis, &["rqworker", "--burst"]).status.success());
-    manage_on(&redis, &["rqresume"]);
+    let id = enqueue(&redis, &["manage.echo"]);
+    let out = manage_on(&redis, &["rqsuspend"]);
+    assert_eq!(stdout(&out), SUSPENDING);
+    let out = manage_on(&redis, &["rqworker", "--burst", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Suspended in burst mode, exiting"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        status(&redis, &id),
+        "queued",
+        "a suspended worker takes nothing"
+    );
+    assert_eq!(stdout(&manage_on(&redis, &["rqresume"])), RESUMING);
+    let out = manage_on(&redis, &["rqworker", "--burst", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status(&redis, &id), "finished", "resumed, the job runs");
+
     let worker = Running::start(&redis, &["rqworker", "--name", "only-one", "default"]);
-    assert!(wait_until(Duration::from_secs(10), || redis
-        .conn()
-        .exists::<_, bool>("rq:worker:only-one")
-        .unwrap()));
+    assert!(wait_until(PATIENCE, || worker_state(&redis, "only-one").is_some()));
     let out = manage_on(
         &redis,
         &["rqworker", "--name", "only-one", "--burst", "default"],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("already running"), "{}", stderr(&out));
-    drop(worker);
+    assert!(
+        stderr(&out).contains(&format!(
+            "a worker named \"only-one\" is already running (pid {}",
+            worker.child.id()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_timed_suspension_ends_by_itself() {
+    let redis = RedisServer::start();
+    let id = enqueue(&redis, &["manage.echo"]);
+    let out = manage_on(&redis, &["rqsuspend", "--duration", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("Suspending workers for 3 seconds."),
+        "{}",
+        stdout(&out)
+    );
+    let ttl: i64 = redis.conn().ttl("rq:suspended").unwrap();
+    assert!(
+        (1..=3).contains(&ttl),
+        "rq:suspended expires by itself: TTL {ttl}"
+    );
+    assert!(rq_suspended(&redis));
+    let worker = Running::start(&redis, &["rqworker", "--name", "patient", "default"]);
+    assert!(
+        wait_until(PATIENCE, || worker_state(&redis, "patient").as_deref()
+            == Some("suspended")),
+        "{}",
+        worker.output()
+    );
+    // No rqresume: the job runs once the suspension has expired.
+    assert!(
+        wait_until(PATIENCE, || status(&redis, &id) == "finished"),
+        "{}",
+        worker.output()
+    );
+    assert!(!rq_suspended(&redis));
+    assert!(
+        worker.output().contains("Worker resumed"),
+        "{}",
+        worker.output()
+    );
 }
 
 #[test]
@@ -520,9 +555,9 @@ fn requeue_failed_by_id_dry_run_json_and_queue_filter() {
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["requeued"], 1);
     assert_eq!(value["queues"]["low"], 1);
-    assert_eq!(status(&mut conn, &b), "queued");
+    assert_eq!(status(&redis, &b), "queued");
     assert_eq!(
-        status(&mut conn, &a),
+        status(&redis, &a),
         "failed",
         "--queue low leaves default alone"
     );
@@ -535,7 +570,7 @@ fn requeue_failed_by_id_dry_run_json_and_queue_filter() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(status(&mut conn, &a), "queued");
+    assert_eq!(status(&redis, &a), "queued");
     assert_eq!(
         conn.lrange::<_, Vec<String>>("rq:queue:default", 0, -1)
             .unwrap(),
@@ -553,7 +588,8 @@ fn requeue_failed_by_id_dry_run_json_and_queue_filter() {
 #[test]
 fn worker_reports_redis_outage_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let dead = format!("redis://:pw@127.0.0.1:{}/0", support::free_port());
+    let closed = ClosedPort::new();
+    let dead = format!("redis://:pw@127.0.0.1:{}/0", closed.port());
     let out = support::run(support::manage(dir.path()).args([
         "rqworker",
         "--burst",
@@ -562,8 +598,409 @@ fn worker_reports_redis_outage_clearly() {
     ]));
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("CommandError: cannot reach Redis at redis://:***@127.0.0.1:"),
+        stderr(&out)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with(&format!(
+                "CommandError: cannot reach Redis at redis://:***@127.0.0.1:{}/0: ",
+                closed.port()
+            )),
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn max_jobs_stops_the_worker_after_that_many_jobs() {
+    let redis = RedisServer::start();
+    let ids: Vec<String> = (0..5).map(|_| enqueue(&redis, &["manage.echo"])).collect();
+    // Not --burst: only --max-jobs can make it exit.
+    let mut worker = Running::start(&redis, &["rqworker", "--max-jobs", "2", "default"]);
+    worker.assert_exits(0, PATIENCE);
+    let finished = ids
+        .iter()
+        .filter(|id| status(&redis, id) == "finished")
+        .count();
+    let queued = ids
+        .iter()
+        .filter(|id| status(&redis, id) == "queued")
+        .count();
+    assert_eq!((finished, queued), (2, 3), "{}", worker.output());
+    assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 3);
+}
+
+#[test]
+fn max_idle_time_stops_an_idle_worker() {
+    let redis = RedisServer::start();
+    let id = enqueue(&redis, &["manage.echo"]);
+    // Not --burst: only --max-idle-time can make it exit once the queue is empty.
+    let mut worker = Running::start(&redis, &["rqworker", "--max-idle-time", "1", "default"]);
+    worker.assert_exits(0, PATIENCE);
+    assert_eq!(status(&redis, &id), "finished");
+    assert!(
+        worker.output().contains("Idle for 1s, exiting"),
+        "{}",
+        worker.output()
+    );
+}
+
+#[test]
+fn pid_file_holds_the_pid_while_running_and_goes_at_exit() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("worker.pid");
+    let mut worker = Running::start(
+        &redis,
+        &[
+            "rqworker",
+            "--name",
+            "pidded",
+            "--pid",
+            pid_file.to_str().unwrap(),
+            "default",
+        ],
+    );
+    assert!(
+        wait_until(PATIENCE, || worker_state(&redis, "pidded").as_deref()
+            == Some("idle")),
+        "{}",
+        worker.output()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        worker.child.id().to_string()
+    );
+    worker.stop(libc::SIGTERM, PATIENCE);
+    assert!(!pid_file.exists(), "the pid file is removed at exit");
+}
+
+/// The TTL Python RQ gives a worker's hash for `worker_ttl`: the oracle for ours.
+fn python_worker_key_ttl(redis: &RedisServer, worker_ttl: u64) -> i64 {
+    let code = format!(
+        "import os\nfrom redis import Redis\nfrom rq import Worker\nr = Redis.from_url(os.environ['REDIS_URL'])\nw = Worker(['py-ttl'], connection=r, name='py-ttl-{worker_ttl}', worker_ttl={worker_ttl})\nw.register_birth()\nprint(r.ttl(w.key))\nw.register_death()"
+    );
+    python_run(redis, &code, &[]).trim().parse().unwrap()
+}
+
+#[test]
+fn worker_ttl_sets_how_long_the_registration_lives_as_in_rq() {
+    let redis = RedisServer::start();
+    for (name, args, ttl) in [
+        ("flag", vec!["--worker-ttl", "17"], 17),
+        ("setting", vec!["--set", "worker.worker_ttl=33"], 33),
+        ("default", vec![], 420),
+    ] {
+        let expected = python_worker_key_ttl(&redis, ttl);
+        let mut full = vec!["rqworker", "--name", name];
+        full.extend(args.iter().copied());
+        full.push("default");
+        let mut worker = Running::start(&redis, &full);
+        assert!(
+            wait_until(PATIENCE, || worker_state(&redis, name).as_deref()
+                == Some("idle")),
+            "{}",
+            worker.output()
+        );
+        let ours: i64 = redis.conn().ttl(format!("rq:worker:{name}")).unwrap();
+        assert!(
+            (expected - 2..=expected).contains(&ours),
+            "{name}: our worker's TTL is {ours}, Python RQ's is {expected}"
+        );
+        worker.stop(libc::SIGTERM, PATIENCE);
+    }
+}
+
+/// Enqueues one `manage.echo` on each queue named, and runs a worker with `args` in `dir` (a
+/// project with a manage.toml) one job at a time; returns the queues in the order their jobs
+/// started, and the worker's log.
+fn start_order(
+    redis: &RedisServer,
+    dir: &std::path::Path,
+    queues: &[&str],
+) -> (Vec<String>, String) {
+    let ids: Vec<(String, String)> = queues
+        .iter()
+        .map(|q| {
+            (
+                q.to_string(),
+                enqueue(redis, &["manage.echo", "--queue", q]),
+            )
+        })
+        .collect();
+    let out =
+        support::run(support::manage(dir).args(["rqworker", "--burst", "--concurrency", "1"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut started: Vec<(String, String)> = ids
+        .iter()
+        .filter(|(_, id)| status(redis, id) == "finished")
+        .map(|(q, id)| {
+            let at: String = redis
+                .conn()
+                .hget(format!("rq:job:{id}"), "started_at")
+                .unwrap();
+            (at, q.clone())
+        })
+        .collect();
+    started.sort();
+    (started.into_iter().map(|(_, q)| q).collect(), stderr(&out))
+}
+
+#[test]
+fn without_queues_the_worker_serves_worker_queues_in_order() {
+    let redis = RedisServer::start();
+    let dir = support::hooks::project(&redis, "");
+    let (order, log) = start_order(&redis, dir.path(), &["low", "default", "high"]);
+    assert_eq!(order, ["high", "default", "low"], "{log}");
+    assert!(
+        log.contains(
+            "This process will service the following queues by default: high, default, low"
+        ),
+        "{log}"
+    );
+
+    let dir = support::hooks::project(&redis, "[worker]\nqueues = [\"low\", \"high\"]\n");
+    let (order, log) = start_order(&redis, dir.path(), &["high", "default", "low"]);
+    assert_eq!(order, ["low", "high"], "default is not served: {log}");
+    assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 1);
+}
+
+#[test]
+fn a_job_abandoned_again_and_again_is_failed_as_rq_fails_abandoned_jobs() {
+    let redis = RedisServer::start();
+    let id = enqueue(&redis, &["manage.sleep", "--kwargs", r#"{"seconds": 60}"#]);
+    let abandoned = |redis: &RedisServer| -> i64 {
+        redis
+            .conn()
+            .hget::<_, _, Option<i64>>(format!("rq:job:{id}"), "abandoned_count")
+            .unwrap()
+            .unwrap_or(0)
+    };
+    // Each time, the job runs and its worker dies under it (SIGKILL); the worker started again
+    // under the same name finds the job abandoned. Three times it is put back on the queue.
+    for times in 0..=3 {
+        let mut worker = Running::start(&redis, &["rqworker", "--name", "victim", "default"]);
+        assert!(
+            wait_until(PATIENCE, || status(&redis, &id) == "started"
+                && abandoned(&redis) == times),
+            "round {times}: {}",
+            worker.output()
+        );
+        worker.kill();
+    }
+    // The fourth time it is failed instead, as RQ fails an abandoned job.
+    let out = manage_on(
+        &redis,
+        &["rqworker", "--name", "victim", "--burst", "default"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("0 abandoned job(s) put back on the queue, 1 failed as abandoned too often"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(abandoned(&redis), 4);
+    assert_eq!(status(&redis, &id), "failed");
+    assert!(in_registry(&redis, "failed", "default", &id));
+    assert_eq!(redis.conn().zcard::<_, u64>("rq:wip:default").unwrap(), 0);
+
+    // Python RQ's own StartedJobRegistry.cleanup fails an abandoned job of its own: the oracle.
+    let theirs = python_run(
+        &redis,
+        "
+import os, re
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+r = Redis.from_url(os.environ['REDIS_URL'])
+q = Queue('pyq', connection=r, serializer=JSONSerializer)
+job = q.enqueue('manage.echo', job_id='py-abandoned')
+r.lrem('rq:queue:pyq', 0, 'py-abandoned')
+r.hset('rq:job:py-abandoned', 'status', 'started')
+r.zadd('rq:wip:pyq', {'py-abandoned:0123': 1})
+StartedJobRegistry(queue=q).cleanup()
+job = Job.fetch('py-abandoned', connection=r, serializer=JSONSerializer)
+print(job.get_status().value)
+print(job.latest_result().exc_string)
+",
+        &[],
+    );
+    let (their_status, their_reason) = theirs.trim().split_once('\n').unwrap();
+    assert_eq!(their_status, "failed");
+    let ours = last_reason(&redis, &id);
+    let at = regex::Regex::new(r" at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\+00:00$").unwrap();
+    assert!(at.is_match(&ours), "{ours}");
+    assert!(at.is_match(their_reason), "{their_reason}");
+    assert_eq!(
+        at.replace(&ours, " at T"),
+        at.replace(their_reason, " at T")
+    );
+}
+
+#[test]
+fn a_rediss_url_talks_tls_and_checks_the_certificate() {
+    let (redis, tls_port, ca) = RedisServer::start_tls();
+    let url = format!("rediss://127.0.0.1:{tls_port}/0");
+    let over_tls = |trusted: bool, args: &[&str]| {
+        let work = tempfile::tempdir().unwrap();
+        let mut command = support::manage(work.path());
+        command.env("MANAGE_REDIS_URL", &url);
+        // The certificate is checked against the system's roots, or the bundle SSL_CERT_FILE names.
+        if trusted {
+            command.env("SSL_CERT_FILE", &ca);
+        } else {
+            command.env_remove("SSL_CERT_FILE");
+        }
+        support::run(command.args(args))
+    };
+    let out = over_tls(true, &["rqenqueue", "manage.echo", "--args", "[7]"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_string();
+    let out = over_tls(true, &["rqworker", "--burst", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status(&redis, &id), "finished");
+
+    let out = over_tls(false, &["rqenqueue", "manage.echo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("CommandError: cannot reach Redis at {url}: "))
+            && stderr(&out).contains("certificate"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
+}
+
+#[test]
+fn job_monitoring_interval_sets_the_heartbeat_of_running_jobs() {
+    let redis = RedisServer::start();
+    let id = enqueue(&redis, &["manage.sleep", "--kwargs", r#"{"seconds": 60}"#]);
+    let mut worker = Running::start(
+        &redis,
+        &["rqworker", "--job-monitoring-interval", "2", "default"],
+    );
+    let score = || -> Option<f64> {
+        let members: Vec<(String, f64)> = redis
+            .conn()
+            .zrange_withscores("rq:wip:default", 0, -1)
+            .unwrap();
+        members
+            .into_iter()
+            .find(|(member, _)| member.starts_with(&format!("{id}:")))
+            .map(|(_, score)| score)
+    };
+    assert!(
+        wait_until(PATIENCE, || score().is_some()),
+        "{}",
+        worker.output()
+    );
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    // As RQ: a running job's entry lives the interval plus 60 s (the default 30 gives 90).
+    let first = score().unwrap();
+    let left = first - now();
+    assert!((58.0..=63.0).contains(&left), "entry expires in {left} s");
+    // And the heartbeat renews it while the job runs.
+    assert!(
+        wait_until(PATIENCE, || score().is_some_and(|s| s > first)),
+        "{}",
+        worker.output()
+    );
+    // Cold shutdown: the job goes back on the queue.
+    support::signal(&worker.child, libc::SIGINT);
+    assert!(wait_until(PATIENCE, || worker
+        .output()
+        .contains("Waiting for 1 running job(s)")));
+    worker.stop(libc::SIGINT, PATIENCE);
+    assert_eq!(status(&redis, &id), "queued");
+}
+
+/// The largest number of jobs whose runs overlapped, from the execution times RQ keeps with
+/// each result (`execution_started_at`, `execution_ended_at`).
+fn most_at_once(redis: &RedisServer, ids: &[String]) -> usize {
+    let runs: Vec<(f64, f64)> = ids
+        .iter()
+        .map(|id| {
+            let reply: redis::streams::StreamRangeReply = redis
+                .conn()
+                .xrevrange_count(format!("rq:results:{id}"), "+", "-", 1)
+                .unwrap();
+            let entry = &reply.ids[0];
+            let time = |field: &str| -> f64 {
+                let text: String = entry
+                    .get(field)
+                    .unwrap_or_else(|| panic!("{field} of {id}"));
+                text.parse().unwrap()
+            };
+            (time("execution_started_at"), time("execution_ended_at"))
+        })
+        .collect();
+    runs.iter()
+        .map(|(start, _)| runs.iter().filter(|(s, e)| s <= start && start < e).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn worker_concurrency_caps_the_jobs_in_flight() {
+    let redis = RedisServer::start();
+    let sleep = ["manage.sleep", "--kwargs", r#"{"seconds": 0.5}"#];
+    let ids: Vec<String> = (0..6).map(|_| enqueue(&redis, &sleep)).collect();
+    let out = manage_on(
+        &redis,
+        &[
+            "--set",
+            "worker.concurrency=3",
+            "rqworker",
+            "--burst",
+            "default",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(most_at_once(&redis, &ids), 3, "[worker] concurrency");
+    let ids: Vec<String> = (0..6).map(|_| enqueue(&redis, &sleep)).collect();
+    let out = manage_on(
+        &redis,
+        &[
+            "--set",
+            "worker.concurrency=3",
+            "rqworker",
+            "--burst",
+            "--concurrency",
+            "2",
+            "default",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        most_at_once(&redis, &ids),
+        2,
+        "--concurrency beats the setting"
+    );
+}
+
+#[test]
+fn rqenqueue_count_enqueues_that_many_distinct_jobs() {
+    let redis = RedisServer::start();
+    let out = manage_on(&redis, &["rqenqueue", "manage.echo", "--count", "2500"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    let queued: Vec<String> = redis.conn().lrange("rq:queue:default", 0, -1).unwrap();
+    assert_eq!(printed, queued, "every id printed, in queue order");
+    let mut distinct = queued.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 2500);
+    let refused = manage_on(
+        &redis,
+        &["rqenqueue", "manage.echo", "--count", "2", "--job-id", "x"],
+    );
+    assert_eq!(refused.status.code(), Some(2));
 }

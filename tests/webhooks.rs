@@ -9,10 +9,11 @@ use redis::Commands;
 use support::{
     endpoint::Endpoint,
     hooks::{
-        burst, enqueue_site, hook, job_status, last_reason, manage_in, project, project_sending_to,
-        rule, write_config,
+        burst, enqueue_site, hook, manage_in, project, project_sending_to, rule, write_config,
     },
-    python_run, stderr, stdout, wait_until, RedisServer, Running,
+    python_accepts_netbox_signature, python_run,
+    rq::{calls, last_reason, latest_results, status as job_status},
+    stderr, stdout, wait_until, ClosedPort, RedisServer, Running,
 };
 
 const SITE: &str = r#"{"id": 4, "name": "Site 4", "slug": "site-4", "status": {"value": "active", "label": "Active"}, "tags": [{"slug": "edge"}]}"#;
@@ -62,21 +63,22 @@ fn delivers_with_templates_headers_and_a_signature_python_accepts() {
         ]
     );
 
-    let signature = request.header("x-hook-signature").unwrap().to_string();
-    let body_hex = hex::encode(&request.body);
-    let verdict = python_run(
-        &redis,
-        &format!("import hmac, hashlib\nbody = bytes.fromhex('{body_hex}')\nexpected = hmac.new(b's3cret', body, hashlib.sha512).hexdigest()\nprint(hmac.compare_digest(expected, '{signature}'))"),
-        &[],
-    );
-    assert_eq!(verdict.trim(), "True");
-    let result: redis::streams::StreamRangeReply = redis
-        .conn()
-        .xrevrange_count(format!("rq:results:{}", ids[0]), "+", "-", 1)
-        .unwrap();
-    let b64: String = result.ids[0].get("return_value").unwrap();
+    let signature = request.header("x-hook-signature").unwrap();
+    assert!(python_accepts_netbox_signature(
+        "s3cret",
+        &request.body,
+        signature
+    ));
+    assert!(!python_accepts_netbox_signature(
+        "another",
+        &request.body,
+        signature
+    ));
+    let result = latest_results(&redis, &[&ids[0]]).remove(&ids[0]).unwrap();
+    let result = result.expect("a result");
+    assert_eq!(result.kind, "successful");
     assert_eq!(
-        manage::rq::serializer::decode_result(b64.as_bytes()).unwrap(),
+        result.return_value,
         "Status 200 returned, webhook successfully processed."
     );
 }
@@ -161,21 +163,10 @@ fn only_matching_enabled_rules_enqueue() {
         redis.conn().zcard::<_, u64>("rq:deferred:default").unwrap(),
         1
     );
-    let job = manage::rq::job::Job::from_fields(
-        "x",
-        redis
-            .conn()
-            .hgetall(format!(
-                "rq:job:{}",
-                redis
-                    .conn()
-                    .lindex::<_, String>("rq:queue:default", 0)
-                    .unwrap()
-            ))
-            .unwrap(),
-    );
-    let call = job.call().unwrap();
+    let first: String = redis.conn().lindex("rq:queue:default", 0).unwrap();
+    let call = calls(&redis, &[&first]).remove(0);
     assert_eq!(call.func_name, "extras.webhooks.send_webhook");
+    assert_eq!(call.args, serde_json::json!([]));
     let names: Vec<&str> = call.kwargs.keys().map(String::as_str).collect();
     assert_eq!(
         names,
@@ -242,7 +233,8 @@ fn a_failure_is_kept_with_its_reason_then_fixed_config_and_requeue_deliver_it() 
         "Status 500 returned with content 'answer 500', webhook FAILED to process."
     );
 
-    let down = format!("http://127.0.0.1:{}/", support::free_port());
+    let closed = ClosedPort::new();
+    let down = format!("{}/", closed.http());
     write_config(
         dir.path(),
         &redis.url(),
@@ -385,8 +377,7 @@ fn retry_schedule_follows_the_rule() {
         3,
         "first attempt and two retries"
     );
-    support::signal(&worker.child, libc::SIGTERM);
-    worker.wait(Duration::from_secs(10));
+    worker.stop(libc::SIGTERM, Duration::from_secs(20));
 }
 
 #[test]
@@ -435,7 +426,7 @@ fn python_rq_and_manage_deliver_each_others_webhook_jobs() {
         "the same JSON value from both workers"
     );
     for request in [ours, theirs] {
-        assert!(manage::webhooks::sign::verify_netbox(
+        assert!(python_accepts_netbox_signature(
             "s3cret",
             &request.body,
             request.header("x-hook-signature").unwrap()
@@ -576,18 +567,379 @@ fn bad_event_input_is_refused_and_nothing_is_enqueued() {
     // Three transactions, built in parallel, land on the queue in the events' order.
     let queued: Vec<String> = redis.conn().lrange("rq:queue:default", 0, -1).unwrap();
     assert_eq!(queued, ids);
-    let first_data: Vec<u8> = redis
-        .conn()
-        .hget(format!("rq:job:{}", ids[0]), "data")
-        .unwrap();
-    let last_data: Vec<u8> = redis
-        .conn()
-        .hget(format!("rq:job:{}", ids[2499]), "data")
-        .unwrap();
-    let id_of =
-        |raw: &[u8]| manage::rq::serializer::decode_data(raw).unwrap().kwargs["data"]["id"].clone();
+    let ends = calls(&redis, &[ids[0], ids[2499]]);
     assert_eq!(
-        (id_of(&first_data), id_of(&last_data)),
-        (0.into(), 2499.into())
+        (&ends[0].kwargs["data"]["id"], &ends[1].kwargs["data"]["id"]),
+        (&0.into(), &2499.into())
+    );
+}
+
+#[test]
+fn get_patch_and_delete_are_sent_with_the_body() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let methods = ["GET", "PATCH", "DELETE"];
+    let config: String = methods
+        .iter()
+        .map(|m| {
+            hook(
+                m,
+                &format!("{}/{m}", endpoint.base()),
+                &format!("http_method = \"{m}\""),
+            ) + &rule(m, "")
+        })
+        .collect();
+    let dir = project(&redis, &config);
+    let ids = enqueue_site(dir.path(), "created", SITE);
+    burst(dir.path(), &[]);
+    for id in &ids {
+        assert_eq!(job_status(&redis, id), "finished");
+    }
+    let mut seen: Vec<(String, String, String)> = endpoint
+        .requests()
+        .iter()
+        .map(|r| {
+            let slug = r.json()["data"]["slug"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (r.method.clone(), r.path.clone(), slug)
+        })
+        .collect();
+    seen.sort();
+    let expected: Vec<(String, String, String)> = ["DELETE", "GET", "PATCH"]
+        .iter()
+        .map(|m| (m.to_string(), format!("/{m}"), "site-4".to_string()))
+        .collect();
+    assert_eq!(seen, expected, "each method, with the JSON body");
+}
+
+/// A forwarding HTTP proxy on loopback: it takes absolute-form requests (`POST http://host/path`),
+/// sends them on to the host, relays the answer, and records each request line it got.
+fn start_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let record = record.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let request_line = line.trim_end().to_string();
+                let mut parts = request_line.split(' ');
+                let (method, target) = (parts.next().unwrap(), parts.next().unwrap());
+                let url = url::Url::parse(target).expect("an absolute-form request");
+                let mut head = format!(
+                    "{method} {} HTTP/1.1\r\n",
+                    &url[url::Position::BeforePath..]
+                );
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header == "\r\n" {
+                        break;
+                    }
+                    let name = header.split(':').next().unwrap().to_ascii_lowercase();
+                    if name == "content-length" {
+                        length = header.split(':').nth(1).unwrap().trim().parse().unwrap();
+                    }
+                    if name != "connection" && name != "proxy-connection" {
+                        head.push_str(&header);
+                    }
+                }
+                head.push_str("Connection: close\r\n\r\n");
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                record.lock().unwrap().push(request_line);
+                let address = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+                let mut upstream = std::net::TcpStream::connect(address).unwrap();
+                upstream.write_all(head.as_bytes()).unwrap();
+                upstream.write_all(&body).unwrap();
+                let mut answer = Vec::new();
+                upstream.read_to_end(&mut answer).unwrap();
+                let mut client = client;
+                client.write_all(&answer).unwrap();
+            });
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn http_proxy_carries_every_request_and_environment_proxies_are_ignored() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let (proxy, through_proxy) = start_proxy();
+    let bogus = ClosedPort::new();
+    let target = format!("{}/through", endpoint.base());
+    let run_burst = |dir: &std::path::Path| {
+        let mut command = support::manage(dir);
+        for name in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            command.env(name, bogus.http());
+        }
+        command.env_remove("NO_PROXY").env_remove("no_proxy");
+        let out = support::run(command.args(["rqworker", "--burst", "default"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+
+    let dir = project(
+        &redis,
+        &(format!("[http]\nproxy = \"{proxy}\"\n") + &hook("h", &target, "") + &rule("h", "")),
+    );
+    let ids = enqueue_site(dir.path(), "created", SITE);
+    run_burst(dir.path());
+    assert_eq!(
+        job_status(&redis, &ids[0]),
+        "finished",
+        "{}",
+        last_reason_or_none(&redis, &ids[0])
+    );
+    assert_eq!(
+        *through_proxy.lock().unwrap(),
+        [format!("POST {target} HTTP/1.1")],
+        "the request went through the configured proxy, not the environment's"
+    );
+    assert_eq!(endpoint.received(), 1);
+
+    // Without [http] proxy, the environment's proxy is not used either: the request goes direct.
+    write_config(
+        dir.path(),
+        &redis.url(),
+        &(hook("h", &target, "") + &rule("h", "")),
+    );
+    let ids = enqueue_site(dir.path(), "created", SITE);
+    run_burst(dir.path());
+    assert_eq!(
+        job_status(&redis, &ids[0]),
+        "finished",
+        "{}",
+        last_reason_or_none(&redis, &ids[0])
+    );
+    assert_eq!(through_proxy.lock().unwrap().len(), 1);
+    assert_eq!(endpoint.received(), 2);
+}
+
+/// The failure reason, when the job has one (for assertion messages).
+fn last_reason_or_none(redis: &RedisServer, id: &str) -> String {
+    latest_results(redis, &[id])
+        .remove(id)
+        .flatten()
+        .and_then(|r| r.exc_string)
+        .unwrap_or_default()
+}
+
+#[test]
+fn ssl_verification_false_accepts_a_self_signed_certificate() {
+    let redis = RedisServer::start();
+    let (cert, key) = support::endpoint::self_signed();
+    let endpoint = Endpoint::start_tls(&cert, &key);
+    let url = format!("{}/tls", endpoint.base());
+    let config = hook("lenient", &url, "ssl_verification = false")
+        + &hook("strict", &url, "")
+        + &rule("lenient", "")
+        + &rule("strict", "");
+    let dir = project(&redis, &config);
+    let ids = enqueue_site(dir.path(), "created", SITE);
+    burst(dir.path(), &[]);
+    assert_eq!(job_status(&redis, &ids[0]), "finished");
+    assert_eq!(job_status(&redis, &ids[1]), "failed");
+    let reason = last_reason(&redis, &ids[1]);
+    assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+    assert_eq!(endpoint.received(), 1);
+}
+
+#[test]
+fn user_agent_is_the_configured_one() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let url = format!("{}/ua", endpoint.base());
+    let dir = project_sending_to(&redis, &url, "");
+    enqueue_site(dir.path(), "created", SITE);
+    burst(dir.path(), &[]);
+    write_config(
+        dir.path(),
+        &redis.url(),
+        &("[http]\nuser_agent = \"NetBox/4.6 (webhooks)\"\n".to_string()
+            + &hook("h", &url, "")
+            + &rule("h", "")),
+    );
+    enqueue_site(dir.path(), "created", SITE);
+    burst(dir.path(), &[]);
+    let agents: Vec<String> = endpoint
+        .requests()
+        .iter()
+        .map(|r| r.header("user-agent").unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            format!("manage/{}", env!("CARGO_PKG_VERSION")),
+            "NetBox/4.6 (webhooks)".to_string()
+        ]
+    );
+}
+
+#[test]
+fn pool_max_idle_per_host_decides_whether_connections_are_kept() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let url = format!("{}/pool", endpoint.base());
+    // Four deliveries one after another: how many connections did they take?
+    let connections = |http: &str| {
+        let before = endpoint.received();
+        let dir = project(
+            &redis,
+            &(http.to_string() + &hook("h", &url, "") + &rule("h", "")),
+        );
+        for _ in 0..4 {
+            enqueue_site(dir.path(), "created", SITE);
+        }
+        burst(dir.path(), &["--set", "worker.concurrency=1"]);
+        let requests = endpoint.requests();
+        assert_eq!(requests.len(), before + 4);
+        let mut ports: Vec<u16> = requests[before..].iter().map(|r| r.peer.port()).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports.len()
+    };
+    assert_eq!(
+        connections(""),
+        1,
+        "by default an idle connection is kept and reused"
+    );
+    assert_eq!(
+        connections("[http]\npool_max_idle_per_host = 0\n"),
+        4,
+        "with none kept, each delivery opens its own"
+    );
+}
+
+#[test]
+fn enqueue_event_reads_data_from_standard_input_and_keeps_the_timestamp() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let dir = project_sending_to(&redis, &format!("{}/stdin", endpoint.base()), "");
+    let timestamp = "2026-01-02T03:04:05.678901+00:00";
+    let out = support::run_with_input(
+        support::manage(dir.path()).args([
+            "enqueue_event",
+            "--object-type",
+            "dcim.site",
+            "--event",
+            "created",
+            "--data",
+            "-",
+            "--timestamp",
+            timestamp,
+        ]),
+        SITE.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_string();
+    let call = calls(&redis, &[&id]).remove(0);
+    let site: serde_json::Value = serde_json::from_str(SITE).unwrap();
+    assert_eq!(call.kwargs["data"], site);
+    assert_eq!(call.kwargs["timestamp"], timestamp);
+    burst(dir.path(), &[]);
+    let body = endpoint.requests()[0].json();
+    assert_eq!(body["data"], site);
+    assert_eq!(body["timestamp"], timestamp);
+}
+
+#[test]
+fn http_timeout_bounds_webhooks_that_set_none() {
+    let redis = RedisServer::start();
+    let hanging = support::hooks::raw_server(|stream| {
+        std::thread::sleep(Duration::from_secs(30));
+        drop(stream);
+    });
+    let config = "[http]\ntimeout = 1.5\n".to_string()
+        + &hook("inherits", &format!("{hanging}/inherits"), "")
+        + &hook("own", &format!("{hanging}/own"), "timeout = 2")
+        + &rule("inherits", "")
+        + &rule("own", "");
+    let dir = project(&redis, &config);
+    let ids = enqueue_site(dir.path(), "created", SITE);
+    burst(dir.path(), &[]);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(
+        support::rq::reasons(&redis, &ids),
+        [
+            format!("Request to {hanging}/inherits timed out after 1.5 seconds"),
+            format!("Request to {hanging}/own timed out after 2 seconds"),
+        ]
+    );
+}
+
+#[test]
+fn http_connect_timeout_bounds_opening_a_connection() {
+    let silent = support::SilentPort::new();
+    let redis = RedisServer::start();
+    let url = format!("{}/silent", silent.http());
+    let dir = project(
+        &redis,
+        &("[http]\nconnect_timeout = 1\n".to_string()
+            + &hook("h", &url, "timeout = 60")
+            + &rule("h", "")),
+    );
+    let ids = enqueue_site(dir.path(), "created", SITE);
+    burst(dir.path(), &[]);
+    let reason = last_reason(&redis, &ids[0]);
+    // Not "timed out after 60 seconds": the webhook's timeout never came into it.
+    assert!(
+        reason.starts_with(&format!("Connection failed for POST {url}: "))
+            && !reason.contains("timed out after"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn snapshots_are_sent_and_a_rule_s_queue_is_used() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let dir = project_sending_to(
+        &redis,
+        &format!("{}/snap", endpoint.base()),
+        "queue = \"high\"",
+    );
+    let snapshots = r#"{"prechange": {"name": "Old"}, "postchange": {"name": "Site 4"}}"#;
+    let out = manage_in(
+        dir.path(),
+        &[
+            "enqueue_event",
+            "--object-type",
+            "dcim.site",
+            "--event",
+            "updated",
+            "--data",
+            SITE,
+            "--snapshots",
+            snapshots,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_string();
+    let on_high: Vec<String> = redis.conn().lrange("rq:queue:high", 0, -1).unwrap();
+    assert_eq!(on_high, std::slice::from_ref(&id), "the rule's queue");
+    assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
+    let out = manage_in(dir.path(), &["rqworker", "--burst", "high"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(job_status(&redis, &id), "finished");
+    let body = endpoint.requests()[0].json();
+    assert_eq!(
+        body["snapshots"],
+        serde_json::from_str::<serde_json::Value>(snapshots).unwrap()
     );
 }

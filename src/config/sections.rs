@@ -30,6 +30,9 @@ pub struct RedisSettings {
     pub url: String,
     /// Seconds to wait for a connection before calling Redis unreachable.
     pub connect_timeout: f64,
+    /// Seconds to wait for one reply (at least `connect_timeout`); a slower one counts as a
+    /// failure, so a hung server cannot hang a command.
+    pub reply_timeout: f64,
 }
 
 impl Default for RedisSettings {
@@ -37,6 +40,7 @@ impl Default for RedisSettings {
         Self {
             url: "redis://127.0.0.1:6379/0".into(),
             connect_timeout: 5.0,
+            reply_timeout: 30.0,
         }
     }
 }

@@ -25,6 +25,7 @@ impl Settings {
             ("http.timeout", self.http.timeout),
             ("http.connect_timeout", self.http.connect_timeout),
             ("redis.connect_timeout", self.redis.connect_timeout),
+            ("redis.reply_timeout", self.redis.reply_timeout),
         ] {
             if !(value > 0.0 && value.is_finite()) {
                 problems.push(Problem::new(

@@ -40,6 +40,8 @@ use crate::{
 /// One configured webhook, ready to send: templates compiled, key decoded, client chosen.
 struct Ready {
     config: WebhookConfig,
+    /// The webhook's `timeout`, else `[http] timeout`.
+    timeout: Duration,
     templates: Arc<CompiledWebhook>,
     signer: Signer,
     client: reqwest::Client,
@@ -110,6 +112,10 @@ impl Deliveries {
             ready.insert(
                 config.name.clone(),
                 Ready {
+                    timeout: config
+                        .timeout
+                        .map(Duration::from_secs)
+                        .unwrap_or_else(|| Duration::from_secs_f64(http.timeout)),
                     config: config.clone(),
                     templates: Arc::new(templates),
                     signer,
@@ -369,7 +375,7 @@ async fn attempt(
         // Unparsable: reqwest refuses it with the reason when it is sent.
         Err(_) => hook.client.request(method.clone(), &url),
     };
-    let mut request = request.timeout(Duration::from_secs(hook.config.timeout));
+    let mut request = request.timeout(hook.timeout);
     for (header, value) in headers
         .iter()
         .filter(|(h, _)| !signature.iter().any(|(s, _)| s.eq_ignore_ascii_case(h)))
@@ -392,7 +398,7 @@ async fn attempt(
         "Sending {method} request to {safe_url} (trace {})",
         trace.trace_id()
     );
-    Ok(request::send(request.body(body), &method, &safe_url, hook.config.timeout).await)
+    Ok(request::send(request.body(body), &method, &safe_url, hook.timeout).await)
 }
 
 /// The templates rendered on a blocking thread when there are any (rendering is bounded, but

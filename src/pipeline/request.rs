@@ -60,7 +60,7 @@ pub async fn send(
     request: reqwest::RequestBuilder,
     method: &reqwest::Method,
     safe_url: &str,
-    timeout: u64,
+    timeout: Duration,
 ) -> Answer {
     let started = Instant::now();
     match request.send().await {
@@ -133,10 +133,12 @@ fn describe_send_error(
     error: &reqwest::Error,
     method: &reqwest::Method,
     url: &str,
-    timeout: u64,
+    timeout: Duration,
 ) -> String {
-    if error.is_timeout() {
-        return format!("Request to {url} timed out after {timeout} seconds");
+    // A connect timeout ([http] connect_timeout) is a connection failure, not the request's.
+    if error.is_timeout() && !error.is_connect() {
+        let seconds = timeout.as_secs_f64();
+        return format!("Request to {url} timed out after {seconds} seconds");
     }
     let mut causes = Vec::new();
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);

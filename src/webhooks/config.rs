@@ -40,9 +40,9 @@ pub struct WebhookConfig {
     #[serde(default)]
     pub ca_file_path: String,
     /// Seconds allowed for the whole request; must be below the job timeout so a hung receiver
-    /// fails the delivery rather than the job.
-    #[serde(default = "default_timeout")]
-    pub timeout: u64,
+    /// fails the delivery rather than the job. `None`: `[http] timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
     /// Follow 3xx responses. Off by default, unlike NetBox, so a receiver cannot redirect a
     /// signed delivery somewhere else (NetBox issue #22761).
     #[serde(default)]
@@ -262,10 +262,6 @@ fn yes() -> bool {
 
 fn default_content_type() -> String {
     "application/json".into()
-}
-
-fn default_timeout() -> u64 {
-    30
 }
 
 fn default_breaker_open() -> u64 {

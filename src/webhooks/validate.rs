@@ -107,12 +107,11 @@ fn check_webhook(webhook: &WebhookConfig, job_timeout: u64, report: &mut impl Fn
             );
         }
     }
-    if webhook.timeout < 1 || webhook.timeout >= job_timeout {
+    if let Some(timeout) = webhook.timeout.filter(|t| *t < 1 || *t >= job_timeout) {
         report(
             "timeout",
             format!(
-                "expected seconds from 1 to below the job timeout ({job_timeout}), found {}",
-                webhook.timeout
+                "expected seconds from 1 to below the job timeout ({job_timeout}), found {timeout}"
             ),
         );
     }
@@ -311,7 +310,7 @@ mod tests {
         );
         let hook = &file.webhooks[0];
         assert_eq!(hook.http_method, HttpMethod::Post);
-        assert_eq!(hook.timeout, 30);
+        assert_eq!(hook.timeout, None, "[http] timeout applies");
         assert_eq!(hook.signing, Signing::Netbox);
         assert!(hook.secret.is_empty());
         let rule = &file.event_rules[0];

@@ -4,13 +4,20 @@
 use std::{
     net::SocketAddr,
     sync::{
-        atomic::{AtomicU16, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::Duration,
 };
 
-use axum::{body::Bytes, extract::State, http::HeaderMap, response::IntoResponse, Router};
+use axum::{
+    body::Bytes,
+    extract::{connect_info::Connected, ConnectInfo, State},
+    http::HeaderMap,
+    response::IntoResponse,
+    serve::IncomingStream,
+    Router,
+};
 
 /// One request as the endpoint received it.
 #[derive(Debug, Clone)]
@@ -25,6 +32,8 @@ pub struct Recorded {
     pub body: Vec<u8>,
     /// When it arrived.
     pub at: std::time::Instant,
+    /// The client's address: one port per connection it opened.
+    pub peer: SocketAddr,
 }
 
 impl Recorded {
@@ -53,6 +62,11 @@ struct Behaviour {
     /// Requests being answered now, and the most at once so far.
     current: AtomicU64,
     most: AtomicU64,
+    /// While true, requests are recorded but not answered.
+    held: AtomicBool,
+    /// Requests recorded and waiting for `held` to clear.
+    waiting: AtomicUsize,
+    released: tokio::sync::Notify,
 }
 
 /// Counts a request in flight for as long as it is being answered.
@@ -80,8 +94,25 @@ pub struct Endpoint {
     _runtime: tokio::runtime::Runtime,
 }
 
+/// The client's address, for telling its connections apart.
+#[derive(Debug, Clone, Copy)]
+struct Peer(SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
 async fn record(
     State(behaviour): State<Arc<Behaviour>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: HeaderMap,
@@ -112,7 +143,17 @@ async fn record(
             .collect(),
         body: body.to_vec(),
         at,
+        peer,
     });
+    behaviour.waiting.fetch_add(1, Ordering::SeqCst);
+    loop {
+        let released = behaviour.released.notified();
+        if !behaviour.held.load(Ordering::SeqCst) {
+            break;
+        }
+        released.await;
+    }
+    behaviour.waiting.fetch_sub(1, Ordering::SeqCst);
     if let Some(location) = redirect.filter(|_| !path.starts_with("/landed")) {
         return (
             axum::http::StatusCode::FOUND,
@@ -154,6 +195,7 @@ impl Endpoint {
         let is_tls = tls.is_some();
         match tls {
             None => {
+                let app = app.into_make_service_with_connect_info::<Peer>();
                 runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
             }
             Some((cert, key)) => {
@@ -168,6 +210,7 @@ impl Endpoint {
                     .with_single_cert(certs, key)
                     .unwrap();
                 let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+                let app = app.into_make_service_with_connect_info::<Peer>();
                 runtime.spawn(async move {
                     axum::serve(TlsListener { listener, acceptor }, app)
                         .await
@@ -222,6 +265,22 @@ impl Endpoint {
         self.behaviour
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// From now on, record requests but answer none until [`Endpoint::release`].
+    pub fn hold(&self) {
+        self.behaviour.held.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers the requests held back, and the next ones at once.
+    pub fn release(&self) {
+        self.behaviour.held.store(false, Ordering::SeqCst);
+        self.behaviour.released.notify_waiters();
+    }
+
+    /// How many requests are waiting for an answer (held back or being answered).
+    pub fn waiting(&self) -> usize {
+        self.behaviour.waiting.load(Ordering::SeqCst)
     }
 
     /// Answer 302 to this location (except on paths starting with `/landed`).
@@ -295,4 +354,12 @@ pub fn self_signed_ca() -> (String, String, String) {
         .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
     let server = params.signed_by(&server_key, &ca, &ca_key).unwrap();
     (ca.pem(), server.pem(), server_key.serialize_pem())
+}
+
+/// A certificate for 127.0.0.1 and localhost signed by its own key, as a quick test endpoint
+/// has: `(cert_pem, key_pem)`.
+pub fn self_signed() -> (String, String) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    (certified.cert.pem(), certified.key_pair.serialize_pem())
 }

@@ -3,7 +3,7 @@
 
 use redis::Commands;
 
-use super::{manage_on, python_run, python_tasks, stderr, stdout, RedisServer};
+use super::{manage_on, python_run, python_tasks, rq::enqueue, stderr, RedisServer};
 
 /// The ids of the jobs [`every_status`] made.
 pub struct Jobs {
@@ -46,14 +46,6 @@ pub const BAD_FIELDS: &str = "bad-fields";
 pub const BAD_BYTES: &str = "bad-bytes";
 /// In the finished registry, but its hash has expired.
 pub const GONE: &str = "gone-job";
-
-fn enqueue(redis: &RedisServer, args: &[&str]) -> String {
-    let mut full = vec!["rqenqueue"];
-    full.extend_from_slice(args);
-    let out = manage_on(redis, &full);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
 
 /// Fills `redis` with jobs in every status.
 pub fn every_status(redis: &RedisServer) -> Jobs {
@@ -108,15 +100,15 @@ Queue('default', connection=r).enqueue('manage.echo', 1, job_id='py-pickled')
     );
 
     let mut conn = redis.conn();
-    let data = manage::rq::serializer::encode_data(&manage::rq::serializer::Call {
-        func_name: "manage.sleep".into(),
-        args: vec![],
-        kwargs: serde_json::json!({"seconds": 600})
-            .as_object()
-            .unwrap()
-            .clone(),
-    });
-    let now = manage::rq::timestamp::now();
+    let data = super::rq::job_data(
+        "manage.sleep",
+        serde_json::json!([]),
+        serde_json::json!({"seconds": 600}),
+    );
+    // RQ's timestamp format (`utils.utcformat`): UTC with microseconds and a Z.
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
     let started = "hand-started";
     let _: () = conn
         .hset_multiple(

@@ -1,14 +1,12 @@
 //! Webhook test helpers: a project directory with a manage.toml, `[[webhooks]]` and
-//! `[[event_rules]]` snippets, job outcomes read back from Redis, and raw TCP servers that
-//! misbehave in ways a well-behaved HTTP server cannot.
+//! `[[event_rules]]` snippets, and raw TCP servers that misbehave in ways a well-behaved HTTP
+//! server cannot. Job outcomes are read with [`super::rq`].
 
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
     path::Path,
 };
-
-use redis::Commands;
 
 use super::{run, stderr, stdout, RedisServer};
 
@@ -88,41 +86,15 @@ pub fn burst(dir: &Path, extra: &[&str]) -> std::process::Output {
     out
 }
 
-/// The job's `status` field.
-pub fn job_status(redis: &RedisServer, id: &str) -> String {
-    redis
-        .conn()
-        .hget::<_, _, Option<String>>(format!("rq:job:{id}"), "status")
-        .unwrap()
-        .unwrap_or_default()
-}
-
-/// Whether the job is in `rq:failed:default`.
-pub fn in_failed(redis: &RedisServer, id: &str) -> bool {
-    redis
-        .conn()
-        .zscore::<_, _, Option<f64>>("rq:failed:default", id)
-        .unwrap()
-        .is_some()
-}
-
-/// The failure reason of the job's last result, decoded as Python RQ would show it.
-pub fn last_reason(redis: &RedisServer, id: &str) -> String {
-    let reply: redis::streams::StreamRangeReply = redis
-        .conn()
-        .xrevrange_count(format!("rq:results:{id}"), "+", "-", 1)
-        .unwrap();
-    let b64: String = reply.ids[0].get("exc_string").expect("a failure result");
-    manage::rq::serializer::decode_exc(b64.as_bytes()).unwrap()
-}
-
 /// A raw TCP server on loopback that hands every accepted connection, after reading the request
 /// head, to `answer` on its own thread. Returns its base URL.
-pub fn raw_server(answer: fn(TcpStream)) -> String {
+pub fn raw_server(answer: impl Fn(TcpStream) + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            let answer = answer.clone();
             std::thread::spawn(move || {
                 let mut stream = stream;
                 read_head(&mut stream);

@@ -36,6 +36,12 @@ pub fn enqueue(dir: &Path, batch: &str, range: std::ops::Range<usize>) -> Output
     )
 }
 
+/// [`enqueue`], which must succeed.
+pub fn enqueued(dir: &Path, batch: &str, range: std::ops::Range<usize>) {
+    let out = enqueue(dir, batch, range);
+    assert!(out.status.success(), "{}", super::stderr(&out));
+}
+
 /// How many times the endpoint got each request id.
 pub fn deliveries(endpoint: &Endpoint) -> HashMap<String, usize> {
     let mut counts = HashMap::new();

@@ -1,21 +1,25 @@
-//! Test support shared by the integration tests: a private `redis-server` per test on a free
-//! port, and helpers to run the real `manage` binary.
+//! Test support shared by the integration tests: private `redis-server`s, the real `manage`
+//! binary run to completion or left running, Python RQ as the outside oracle, and ports that
+//! cannot collide. A test binary declares `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
 pub mod endpoint;
 pub mod fixtures;
 pub mod hooks;
 pub mod load;
+pub mod receiver;
+pub mod rq;
 
 use std::{
     net::TcpListener,
+    os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, ExitStatus, Output, Stdio},
     time::{Duration, Instant},
 };
 
-/// A private `redis-server` on a free loopback port, with nothing persisted; stopped on drop.
-/// It never touches a Redis the machine may already run on 6379.
+/// A private `redis-server` on a loopback port of its own, with nothing persisted; stopped on
+/// drop. It never touches a Redis the machine may already run on 6379.
 pub struct RedisServer {
     child: Child,
     port: u16,
@@ -23,7 +27,7 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server and waits until it answers PING.
+    /// Starts a server and waits until it answers (as itself: see [`spawn_redis`]).
     pub fn start() -> Self {
         Self::start_with(&[])
     }
@@ -31,47 +35,63 @@ impl RedisServer {
     /// Starts a server with extra `redis-server` arguments (e.g. `--appendonly yes`).
     pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let mut args: Vec<String> = [
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.push(dir.path().display().to_string());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = die_with_parent(
-            Command::new("redis-server")
-                .args(&args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )
-        .spawn()
-        .expect("redis-server must be installed (scripts/test.sh installs it)");
-        let server = Self { child, port, dir };
-        server.wait_ready();
-        server
+        let args = Self::args(dir.path(), extra);
+        let (child, port) = spawn_redis("redis-server", |port| {
+            let mut command = Command::new("redis-server");
+            command.args(["--port", &port.to_string()]).args(&args);
+            command
+        });
+        Self { child, port, dir }
     }
 
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(mut conn) = self.client().get_connection() {
-                if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server on port {} did not start", self.port);
+    /// Starts a server that also speaks TLS on a second port, with a certificate for 127.0.0.1
+    /// signed by a CA of its own. Returns it, the TLS port and the CA's PEM file.
+    pub fn start_tls() -> (Self, u16, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (ca, cert, key) = endpoint::self_signed_ca();
+        let file = |name: &str, pem: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, pem).unwrap();
+            path.display().to_string()
+        };
+        let (ca, cert, key) = (
+            file("ca.pem", &ca),
+            file("cert.pem", &cert),
+            file("key.pem", &key),
+        );
+        let args = Self::args(dir.path(), &[]);
+        let tls_port = std::cell::Cell::new(0);
+        let (child, port) = spawn_redis("redis-server with TLS", |port| {
+            // Taken again by the server; if someone else got it first, the server exits and
+            // both ports are picked anew.
+            tls_port.set(
+                TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a port from the kernel")
+                    .port(),
+            );
+            let mut command = Command::new("redis-server");
+            command
+                .args(["--port", &port.to_string()])
+                .args(&args)
+                .args(["--tls-port", &tls_port.get().to_string()])
+                .args(["--tls-cert-file", &cert, "--tls-key-file", &key])
+                .args(["--tls-ca-cert-file", &ca, "--tls-auth-clients", "no"]);
+            command
+        });
+        let ca = PathBuf::from(ca);
+        (Self { child, port, dir }, tls_port.get(), ca)
+    }
+
+    fn args(dir: &Path, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push("--dir".into());
+        args.push(dir.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
     }
 
     /// The port it listens on.
@@ -108,29 +128,16 @@ impl RedisServer {
     /// Starts it again on the same port and directory.
     pub fn restart_with(&mut self, extra: &[&str]) {
         self.kill();
-        let mut args: Vec<String> = [
-            "--port",
-            &self.port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.push(self.dir.path().display().to_string());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        self.child = die_with_parent(
-            Command::new("redis-server")
-                .args(&args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )
-        .spawn()
-        .expect("redis-server");
-        self.wait_ready();
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string()])
+            .args(Self::args(self.dir.path(), extra));
+        self.child = start_redis(&mut command, self.port).unwrap_or_else(|why| {
+            panic!(
+                "redis-server did not start again on port {}: {why}",
+                self.port
+            )
+        });
     }
 }
 
@@ -138,6 +145,164 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Starts a `redis-server` (or a sentinel) built by `command` for a port, on a port no one else
+/// has: a port picked by the kernel may be taken again before the server binds it, so the
+/// server counts as started only when the process answering on the port is this one (its
+/// `INFO server` names our process id); otherwise it is tried again on another port.
+pub fn spawn_redis(what: &str, mut command: impl FnMut(u16) -> Command) -> (Child, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..20 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a port from the kernel")
+            .port();
+        match start_redis(&mut command(port), port) {
+            Ok(child) => return (child, port),
+            Err(why) => failures.push(format!("port {port}: {why}")),
+        }
+    }
+    panic!(
+        "{what} did not start (is it installed? scripts/setup.sh installs it):\n{}",
+        failures.join("\n")
+    )
+}
+
+/// Spawns `command` and waits until it answers on `port` as itself.
+fn start_redis(command: &mut Command, port: u16) -> Result<Child, String> {
+    let mut child = die_with_parent(command.stdout(Stdio::null()).stderr(Stdio::null()))
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let why = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break format!("it exited ({status}), probably because the port is taken");
+        }
+        match server_pid(port) {
+            Some(pid) if pid == child.id() => return Ok(child),
+            Some(pid) => break format!("another process ({pid}) answers there"),
+            None if Instant::now() > deadline => break "it did not answer in 10 s".into(),
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(why)
+}
+
+/// The `process_id` a Redis (or sentinel) on `port` reports, once it answers.
+fn server_pid(port: u16) -> Option<u32> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_secs(1))
+        .ok()?;
+    let info: String = redis::cmd("INFO").arg("server").query(&mut conn).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|pid| pid.trim().parse().ok())
+}
+
+/// A socket bound to a fresh port on 127.0.0.1, without `SO_REUSEADDR` (so no one else can bind
+/// that port while it is open): `(descriptor, port)`.
+fn bound_socket() -> (i32, u16) {
+    // SAFETY: plain socket calls on a descriptor the caller then owns; the address structures
+    // are zeroed and sized as the calls expect.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let bound = libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut len = size;
+        let named = libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len);
+        assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+        (fd, u16::from_be(addr.sin_port))
+    }
+}
+
+/// A loopback port that refuses every connection and that no one else can take while this
+/// lives: a socket bound to it that never listens. For "connection refused" cases.
+pub struct ClosedPort {
+    fd: i32,
+    port: u16,
+}
+
+impl ClosedPort {
+    /// Binds a fresh port on 127.0.0.1.
+    pub fn new() -> Self {
+        let (fd, port) = bound_socket();
+        Self { fd, port }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ClosedPort {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is ours and closed once.
+        unsafe {
+            libc::close(self.fd);
+        }
+    }
+}
+
+/// A loopback port where connecting hangs, as to a host that does not answer: it listens with
+/// the smallest backlog, never accepts, and its accept queue is already full, so the kernel
+/// drops every new connection's SYN.
+pub struct SilentPort {
+    port: ClosedPort,
+    _queued: Vec<std::net::TcpStream>,
+}
+
+impl SilentPort {
+    /// Listens on a fresh port and fills its accept queue.
+    pub fn new() -> Self {
+        let port = ClosedPort::new();
+        // SAFETY: `listen` on the descriptor the ClosedPort owns.
+        let listening = unsafe { libc::listen(port.fd, 0) };
+        assert_eq!(listening, 0, "listen: {}", std::io::Error::last_os_error());
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port.port()));
+        let mut queued = Vec::new();
+        while let Ok(stream) =
+            std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300))
+        {
+            queued.push(stream);
+            assert!(queued.len() < 64, "the accept queue does not fill");
+        }
+        Self {
+            port,
+            _queued: queued,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http(&self) -> String {
+        self.port.http()
+    }
+}
+
+impl Default for SilentPort {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -150,15 +315,6 @@ pub fn die_with_parent(command: &mut Command) -> &mut Command {
             Ok(())
         })
     }
-}
-
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// The `manage` binary under test.
@@ -259,16 +415,22 @@ pub fn shared_dir() -> PathBuf {
 
 /// Runs Python code in the RQ virtualenv with `REDIS_URL` set; panics with its output on failure.
 pub fn python_run(redis: &RedisServer, code: &str, extra_path: &[&Path]) -> String {
+    python_with(&redis.url(), code, extra_path, b"")
+}
+
+/// Runs Python code in the RQ virtualenv with `REDIS_URL=redis_url` and `input` on its standard
+/// input; returns what it printed, and panics with its output when it fails.
+pub fn python_with(redis_url: &str, code: &str, extra_path: &[&Path], input: &[u8]) -> String {
     let mut path: Vec<PathBuf> = extra_path.iter().map(|p| p.to_path_buf()).collect();
     path.push(shared_dir().join("bench/pyjobs"));
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(code)
-        .env("REDIS_URL", redis.url())
-        .env("PYTHONPATH", std::env::join_paths(path).unwrap())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python");
+    let out = run_with_input(
+        Command::new(python())
+            .arg("-c")
+            .arg(code)
+            .env("REDIS_URL", redis_url)
+            .env("PYTHONPATH", std::env::join_paths(path).unwrap()),
+        input,
+    );
     assert!(
         out.status.success(),
         "python failed:\n{}\n{}",
@@ -276,6 +438,22 @@ pub fn python_run(redis: &RedisServer, code: &str, extra_path: &[&Path]) -> Stri
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Python's verdict on a netbox signature: `hmac.new(secret, body, hashlib.sha512).hexdigest()`
+/// compared with `signature`.
+pub fn python_accepts_netbox_signature(secret: &str, body: &[u8], signature: &str) -> bool {
+    let code = "import hmac, hashlib, sys\nsecret, signature = sys.argv[1:3]\nbody = sys.stdin.buffer.read()\nprint(hmac.compare_digest(hmac.new(secret.encode(), body, hashlib.sha512).hexdigest(), signature))";
+    let out = run_with_input(
+        Command::new(python()).args(["-c", code, secret, signature]),
+        body,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    match stdout(&out).trim() {
+        "True" => true,
+        "False" => false,
+        other => panic!("python said {other:?}"),
+    }
 }
 
 /// A command from the RQ virtualenv's `bin/` (e.g. `rq`).
@@ -318,61 +496,92 @@ pub fn python_tasks() -> tempfile::TempDir {
 pub struct Running {
     /// The process.
     pub child: Child,
-    /// Where its stdout and stderr go.
-    pub log: PathBuf,
+    out: PathBuf,
+    err: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Running {
-    /// Starts `manage <args>` against `redis` with stdout and stderr in a log file.
+    /// Starts `manage <args>` against `redis`, with its output in files.
     pub fn start(redis: &RedisServer, args: &[&str]) -> Self {
-        Self::spawn(None, Some(redis), args)
+        Self::spawn(None, &[("MANAGE_REDIS_URL", &redis.url())], args)
     }
 
-    /// Starts `manage <args>` in `cwd` (which holds the project's manage.toml), with stdout and
-    /// stderr in a log file.
+    /// Starts `manage <args>` in `cwd` (which holds the project's manage.toml).
     pub fn start_in(cwd: &Path, args: &[&str]) -> Self {
-        Self::spawn(Some(cwd), None, args)
+        Self::spawn(Some(cwd), &[], args)
     }
 
-    /// Runs in `cwd` (else in the log's own directory), told `redis`'s URL when given.
-    fn spawn(cwd: Option<&Path>, redis: Option<&RedisServer>, args: &[&str]) -> Self {
+    /// Starts `manage <args>` in `cwd` (else in an empty directory of its own) with `env` added.
+    pub fn spawn(cwd: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("out.log");
-        let file = std::fs::File::create(&log).unwrap();
+        let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
         let mut command = manage(cwd.unwrap_or(dir.path()));
-        if let Some(redis) = redis {
-            command.env("MANAGE_REDIS_URL", redis.url());
-        }
+        command.envs(env.iter().copied());
         let child = command
             .args(args)
             .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
             .spawn()
             .expect("spawn manage");
         Self {
             child,
-            log,
+            out,
+            err,
             _dir: dir,
         }
     }
 
-    /// What it printed so far.
-    pub fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+    /// What it wrote to standard output so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 
-    /// Waits for it to exit, up to `timeout`; returns the exit code.
-    pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+    /// What it wrote to standard error (its log) so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    /// Standard output, then standard error: everything it said so far.
+    pub fn output(&self) -> String {
+        self.stdout() + &self.stderr()
+    }
+
+    /// Waits for it to exit and returns how it ended; fails the test, showing what it said,
+    /// when it is still running after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
             }
+            assert!(
+                Instant::now() < deadline,
+                "still running after {timeout:?}:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        None
+    }
+
+    /// Waits for it to exit and checks that it exited with `code`.
+    pub fn assert_exits(&mut self, code: i32, timeout: Duration) {
+        let status = self.wait(timeout);
+        assert_eq!(status.code(), Some(code), "{status}:\n{}", self.output());
+    }
+
+    /// Sends `sig` and checks that it then exits with code 0 within `timeout`.
+    pub fn stop(&mut self, sig: i32, timeout: Duration) {
+        signal(&self.child, sig);
+        self.assert_exits(0, timeout);
+    }
+
+    /// Kills it with SIGKILL and checks that it died of it.
+    pub fn kill(&mut self) {
+        signal(&self.child, libc::SIGKILL);
+        let status = self.wait(Duration::from_secs(10));
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
     }
 }
 

@@ -1,15 +1,14 @@
-//! Helpers for the `webhook_receiver` tests: run the real binary on a free port, read what it
-//! prints as it prints it, talk raw HTTP to it, and stop it with a signal.
-
-#![allow(dead_code)]
+//! `manage webhook_receiver` for tests: run on a port the kernel picks, read what it prints as
+//! it prints it, talk raw HTTP to it, and stop it with a signal.
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
-    process::{Child, Command, ExitStatus, Stdio},
-    sync::{Arc, Condvar, Mutex},
-    time::{Duration, Instant},
+    process::ExitStatus,
+    time::Duration,
 };
+
+use super::{signal, wait_until, Running};
 
 /// How long any wait in these tests may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -19,53 +18,28 @@ pub const DASHES: &str = "------------";
 
 /// A running `manage webhook_receiver`, killed on drop if a test fails before stopping it.
 pub struct Receiver {
-    child: Child,
+    process: Running,
     /// The port it reported in its Listening line.
     pub port: u16,
-    lines: Arc<(Mutex<Vec<String>>, Condvar)>,
-    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Receiver {
     /// Starts `manage webhook_receiver --port 0 <args>` and waits for its Listening line.
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_manage"))
-            .arg("webhook_receiver")
-            .args(["--port", "0"])
-            .args(args)
-            .current_dir(env!("CARGO_TARGET_TMPDIR"))
-            .env_remove("MANAGE_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start manage webhook_receiver");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let lines: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
-        let shared = lines.clone();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let (lock, ready) = &*shared;
-                lock.lock().unwrap().push(line);
-                ready.notify_all();
-            }
-        });
+        let mut full = vec!["webhook_receiver", "--port", "0"];
+        full.extend_from_slice(args);
         let mut receiver = Self {
-            child,
+            process: Running::spawn(None, &[], &full),
             port: 0,
-            lines,
-            reader: Some(reader),
         };
         let first = receiver.wait_for(|lines| !lines.is_empty())[0].clone();
-        let port = regex::Regex::new(
-            r"^Listening on port http://localhost:(\d+)\. Stop with CONTROL-C\.$",
-        )
-        .unwrap()
-        .captures(&first)
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))[1]
-            .parse()
-            .unwrap();
+        let port =
+            regex::Regex::new(r"^Listening on port http://[^ ]+:(\d+)\. Stop with CONTROL-C\.$")
+                .unwrap()
+                .captures(&first)
+                .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))[1]
+                .parse()
+                .unwrap();
         assert_ne!(port, 0, "the Listening line must show the real port");
         receiver.port = port;
         receiver
@@ -76,21 +50,21 @@ impl Receiver {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The whole lines it printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        let text = self.process.stdout();
+        let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+        whole.lines().map(str::to_string).collect()
+    }
+
     /// Waits until the printed lines satisfy `done`, and returns them all.
     pub fn wait_for(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-        let (lock, ready) = &*self.lines;
-        let deadline = Instant::now() + PATIENCE;
-        let mut lines = lock.lock().unwrap();
-        while !done(&lines) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "timed out; printed so far:\n{}",
-                lines.join("\n")
-            );
-            lines = ready.wait_timeout(lines, left).unwrap().0;
-        }
-        lines.clone()
+        assert!(
+            wait_until(PATIENCE, || done(&self.lines())),
+            "timed out; printed so far:\n{}",
+            self.process.output()
+        );
+        self.lines()
     }
 
     /// Waits until `n` requests have been printed; returns the blocks, each without its final
@@ -100,36 +74,12 @@ impl Receiver {
         split_blocks(&lines[1..])
     }
 
-    /// Sends `signal` (`INT` or `TERM`) and waits for the process to exit; returns its status and
-    /// everything it printed.
-    pub fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
-        let sent = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(sent.success());
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "receiver did not exit after SIG{signal}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        self.reader.take().unwrap().join().unwrap();
-        let lines = self.lines.0.lock().unwrap().clone();
-        (status, lines)
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Sends `sig` (`libc::SIGINT`, `libc::SIGTERM`) and waits for the process to exit; returns
+    /// its status and everything it printed.
+    pub fn stop(mut self, sig: i32) -> (ExitStatus, Vec<String>) {
+        signal(&self.process.child, sig);
+        let status = self.process.wait(PATIENCE);
+        (status, self.lines())
     }
 }
 

@@ -7,6 +7,7 @@ mod completions;
 mod deliveries;
 mod diffsettings;
 mod enqueue_event;
+mod event_gateway;
 mod requeue_failed;
 mod rqenqueue;
 mod rqjob;

@@ -146,7 +146,7 @@ async fn run(
     let keep_up = tokio::spawn(delivering.keep_up(worker.name().to_string()));
     let server = probes.map(|listener| {
         let state = Probes::new(conn, ctx.settings_arc(), Some(worker.health()));
-        tokio::spawn(async move { axum::serve(listener, probes::router(state)).await })
+        tokio::spawn(async move { axum::serve(listener, probes::router(state, true)).await })
     });
     worker.run(signals).await;
     keep_up.abort();

@@ -26,6 +26,7 @@ pub mod config;
 pub mod context;
 pub mod destinations;
 pub mod error;
+pub mod gateway;
 pub mod globals;
 pub mod http;
 pub mod logging;

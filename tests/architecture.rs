@@ -31,7 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("webhooks", &["webhooks"]),
     ("pipeline", &["pipeline", "receiver"]),
     ("framework", &["config", "globals", "context", "cli", "registry", "logging"]),
-    ("tasks", &["tasks"]),
+    ("tasks", &["tasks", "gateway"]),
     ("commands", &["commands"]),
 ];
 

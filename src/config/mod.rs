@@ -7,6 +7,8 @@ mod validate;
 
 pub use crate::http::HttpSettings;
 pub use load::{ConfigError, ConfigSource, LoadOptions, Loaded, Problem};
-pub use sections::{listen_address, RedisSettings, Settings, UiSettings, WorkerSettings};
+pub use sections::{
+    listen_address, GatewaySettings, RedisSettings, Settings, UiSettings, WorkerSettings,
+};
 mod show;
 pub use show::{difference, redacted};

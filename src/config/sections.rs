@@ -20,6 +20,8 @@ pub struct Settings {
     pub ui: UiSettings,
     /// What is kept about deliveries (the per-webhook log and counts).
     pub history: crate::pipeline::history::HistorySettings,
+    /// `manage event_gateway`: events over HTTP.
+    pub gateway: GatewaySettings,
 }
 
 /// `[redis]`: the connection every command shares.
@@ -82,6 +84,32 @@ pub fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
     text.parse().map_err(|_| {
         format!("expected a port or an address and port such as 127.0.0.1:9121, found {text:?}")
     })
+}
+
+/// `[gateway]`: `manage event_gateway`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// Where it listens; loopback by default.
+    pub bind: String,
+    /// The bearer token `POST /events` needs; empty turns `/events` off.
+    pub token: String,
+    /// The secret of the NetBox webhook pointed at `POST /netbox` (its `X-Hook-Signature`);
+    /// empty turns `/netbox` off.
+    pub netbox_secret: String,
+    /// The largest request body taken.
+    pub max_body: crate::size::ByteSize,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8001".into(),
+            token: String::new(),
+            netbox_secret: String::new(),
+            max_body: crate::size::ByteSize(10 * 1024 * 1024),
+        }
+    }
 }
 
 /// `[ui]`: the `manage background_tasks` web page.

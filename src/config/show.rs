@@ -4,8 +4,12 @@ use serde_json::{Map, Value};
 
 use super::Settings;
 
-/// Keys whose values are never shown.
+/// Keys whose values are never shown: these, and any key ending in one (`netbox_secret`).
 const SECRET_KEYS: &[&str] = &["secret", "token", "password"];
+
+fn is_secret(key: &str) -> bool {
+    SECRET_KEYS.iter().any(|secret| key.ends_with(secret))
+}
 
 /// The settings as JSON with every secret replaced by `********` and URL passwords masked.
 pub fn redacted(settings: &Settings) -> serde_json::Result<Value> {
@@ -19,9 +23,7 @@ fn hide(value: &mut Value) {
         Value::Object(map) => {
             for (key, entry) in map.iter_mut() {
                 match entry {
-                    Value::String(s) if SECRET_KEYS.contains(&key.as_str()) && !s.is_empty() => {
-                        *s = "********".into()
-                    }
+                    Value::String(s) if is_secret(key) && !s.is_empty() => *s = "********".into(),
                     Value::String(s) if key.ends_with("url") => {
                         *s = crate::redis_url::mask_password(s)
                     }

@@ -63,6 +63,15 @@ impl Settings {
                 problems.push(Problem::new("worker.metrics_bind", e));
             }
         }
+        if let Err(e) = super::listen_address(&self.gateway.bind) {
+            problems.push(Problem::new("gateway.bind", e));
+        }
+        if !self.gateway.token.is_empty() && self.gateway.token.chars().count() < 16 {
+            problems.push(Problem::new(
+                "gateway.token",
+                "expected at least 16 characters (or empty, to turn POST /events off)",
+            ));
+        }
         if self.ui.bind.parse::<std::net::SocketAddr>().is_err() {
             problems.push(Problem::new(
                 "ui.bind",

@@ -210,7 +210,7 @@ pub struct BulkError {
 
 /// The encoded jobs of one batch of events (`None` when no rule matched any), and the jobs of
 /// each event.
-fn encode_batch(
+pub(crate) fn encode_batch(
     routing: &Routing,
     events: &[Event],
 ) -> (Option<queue::Encoded>, Vec<Vec<EnqueuedJob>>) {

@@ -2,6 +2,7 @@
 //! [`rq`](crate::rq)) and HTTP. It is the only module that does.
 //!
 //! - [`lines`]: many events as JSON lines, parsed on every core.
+//! - [`batcher`]: events of many concurrent callers enqueued together (the event gateway).
 //! - [`enqueue`]: events to jobs: each rule an event matches becomes one
 //!   `extras.webhooks.send_webhook` job, written as Python RQ writes jobs; one object's jobs to
 //!   one webhook form a chain, each waiting for the one before.
@@ -13,6 +14,7 @@
 //!
 //! [`Delivering`] is how `manage rqworker` gets the job functions and the work beside them.
 
+pub mod batcher;
 pub mod deliver;
 pub mod enqueue;
 pub mod history;

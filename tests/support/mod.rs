@@ -6,6 +6,7 @@
 pub mod endpoint;
 pub mod fixtures;
 pub mod hooks;
+pub mod http;
 pub mod load;
 pub mod receiver;
 pub mod rq;

@@ -34,13 +34,17 @@ impl Probes {
     }
 }
 
-/// `/live`, `/ready` and `/metrics`.
-pub fn router(probes: Probes) -> Router {
-    Router::new()
+/// `/live`, `/ready` and, with `metrics`, `/metrics`.
+pub fn router(probes: Probes, metrics: bool) -> Router {
+    let router = Router::new()
         .route("/live", get(live))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .with_state(probes)
+        .route("/ready", get(ready));
+    let router = if metrics {
+        router.route("/metrics", get(self::metrics))
+    } else {
+        router
+    };
+    router.with_state(probes)
 }
 
 async fn live(State(probes): State<Probes>) -> Response {

@@ -1,0 +1,292 @@
+//! `manage event_gateway`: events over HTTP, for producers that speak HTTP rather than run
+//! `manage enqueue_event`, and a NetBox relay.
+//!
+//! - `POST /events` (`Authorization: Bearer <[gateway] token>`): one event as JSON (the fields
+//!   of `enqueue_event`), or many as JSON lines (`Content-Type: application/x-ndjson`).
+//! - `POST /netbox` (`X-Hook-Signature`: hex HMAC-SHA512 of the body with
+//!   `[gateway] netbox_secret`): the body NetBox's own webhooks send, so one NetBox webhook
+//!   pointed here hands every change to `manage`'s rules, ordering, retries and history.
+//! - `GET /live`, `GET /ready`: the probes.
+//!
+//! A request's events are enqueued whole or not at all: bad input is a 400 naming the field or
+//! line, a missing or wrong credential a 401, a body over `[gateway] max_body` a 413, and Redis
+//! unreachable a 503 (so the sender retries). Accepted events get a 202 with their jobs.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    config::Settings,
+    pipeline::{batcher::Batcher, enqueue_bulk, lines, EnqueuedJob, Routing},
+    redis_conn::RedisConn,
+    tasks::web::probes::{self, Probes},
+    webhooks::{sign, Event, EventType},
+};
+
+/// Requests with more events than this are written in transactions of their own instead of
+/// joining the shared batches.
+const BATCHED_EVENTS: usize = 1000;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: RedisConn,
+    routing: Arc<Routing>,
+    batcher: Batcher,
+    token: String,
+    netbox_secret: String,
+    max_body: usize,
+}
+
+impl Gateway {
+    /// A gateway enqueueing on `conn` under `settings` (its rules, webhooks and `[gateway]`).
+    pub fn new(conn: RedisConn, settings: &Settings) -> Self {
+        let routing = Arc::new(Routing::new(&settings.event_rules, &settings.webhooks));
+        Self {
+            inner: Arc::new(Inner {
+                batcher: Batcher::start(conn.clone(), routing.clone()),
+                conn,
+                routing,
+                token: settings.gateway.token.clone(),
+                netbox_secret: settings.gateway.netbox_secret.clone(),
+                max_body: settings.gateway.max_body.bytes(),
+            }),
+        }
+    }
+}
+
+/// The gateway's routes, with the probes.
+pub fn router(gateway: Gateway, settings: Arc<Settings>) -> Router {
+    let probes = Probes::new(gateway.inner.conn.clone(), settings, None);
+    Router::new()
+        .route("/events", post(events))
+        .route("/netbox", post(netbox))
+        .with_state(gateway)
+        .merge(probes::router(probes, false))
+}
+
+/// A JSON answer: `{"error": …}` with a status, or the accepted jobs.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
+    let inner = &gateway.inner;
+    if inner.token.is_empty() {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "POST /events is off: [gateway] token is not set",
+        );
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .trim();
+    if !bool::from(given.as_bytes().ct_eq(inner.token.as_bytes())) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong token (Authorization: Bearer <[gateway] token>)",
+        );
+    }
+    let lines_body = is_ndjson(request.headers());
+    let body = match read(request.into_body(), inner.max_body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let parsed = if lines_body {
+        lines::utf8(body.to_vec())
+            .and_then(|text| lines::parse(&text))
+            .map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice::<Event>(&body)
+            .map(|event| vec![event])
+            .map_err(|e| format!("invalid event: {e}"))
+    };
+    match parsed {
+        Ok(events) => enqueue(&gateway, events).await,
+        Err(message) => error(
+            StatusCode::BAD_REQUEST,
+            format!("{message}; nothing was enqueued"),
+        ),
+    }
+}
+
+/// `Content-Type: application/x-ndjson` (or `application/jsonl`), parameters ignored.
+fn is_ndjson(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            matches!(
+                media.trim().to_ascii_lowercase().as_str(),
+                "application/x-ndjson" | "application/jsonl" | "application/x-jsonlines"
+            )
+        })
+}
+
+/// The whole body, or a 413 past `limit` bytes.
+async fn read(body: Body, limit: usize) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over [gateway] max_body ({limit} bytes); nothing was enqueued"),
+        )
+    })
+}
+
+/// Enqueues a request's events and answers 202 with their jobs (503 when Redis is away).
+async fn enqueue(gateway: &Gateway, events: Vec<Event>) -> Response {
+    let count = events.len();
+    let result = if count <= BATCHED_EVENTS {
+        gateway
+            .inner
+            .batcher
+            .enqueue(events)
+            .await
+            .map_err(|e| (e, 0))
+    } else {
+        let mut conn = gateway.inner.conn.clone();
+        enqueue_bulk(&mut conn, gateway.inner.routing.clone(), events)
+            .await
+            .map_err(|e| {
+                (
+                    format!(
+                        "cannot reach Redis at {}: {}",
+                        gateway.inner.conn.display(),
+                        e.error
+                    ),
+                    e.enqueued_events,
+                )
+            })
+    };
+    match result {
+        Ok(per_event) => {
+            let jobs: Vec<EnqueuedJob> = per_event.into_iter().flatten().collect();
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "events": count, "jobs": jobs })),
+            )
+                .into_response()
+        }
+        Err((message, enqueued)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": message, "enqueued_events": enqueued })),
+        )
+            .into_response(),
+    }
+}
+
+/// The body NetBox's webhooks send by default (`extras/webhooks.py`): the event, its time, the
+/// object type, who and which request (4.6; 4.7 moves them into `request`), the object's data
+/// and snapshots. Other keys (plugin `context`, …) are ignored.
+#[derive(Deserialize)]
+struct NetboxBody {
+    event: String,
+    #[serde(default)]
+    timestamp: Option<String>,
+    object_type: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    request_id: Option<String>,
+    #[serde(default)]
+    data: Value,
+    #[serde(default)]
+    snapshots: Option<Value>,
+    #[serde(default)]
+    request: Option<NetboxRequest>,
+}
+
+#[derive(Deserialize)]
+struct NetboxRequest {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+impl NetboxBody {
+    fn into_event(self) -> Result<Event, String> {
+        let event_type = match self.event.as_str() {
+            // NetBox sends the public name; every job end is `job_ended`.
+            "job_ended" => EventType::JobCompleted,
+            name => EventType::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown event {name:?}: NetBox sends created, updated, deleted, job_started or job_ended"
+                )
+            })?,
+        };
+        let request = self.request.unwrap_or(NetboxRequest {
+            id: None,
+            user: None,
+        });
+        Ok(Event {
+            object_type: self.object_type,
+            event_type,
+            data: self.data,
+            snapshots: self.snapshots.filter(|s| !s.is_null()),
+            username: self.username.or(request.user),
+            request_id: self.request_id.or(request.id),
+            timestamp: self.timestamp,
+            traceparent: None,
+        })
+    }
+}
+
+async fn netbox(State(gateway): State<Gateway>, request: Request) -> Response {
+    let secret = gateway.inner.netbox_secret.clone();
+    if secret.is_empty() {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "POST /netbox is off: [gateway] netbox_secret is not set",
+        );
+    }
+    let signature = request
+        .headers()
+        .get("x-hook-signature")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = match read(request.into_body(), gateway.inner.max_body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    match signature {
+        Some(signature) if sign::verify_netbox(&secret, &body, &signature) => {}
+        Some(_) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "X-Hook-Signature does not match the body",
+            )
+        }
+        None => return error(StatusCode::UNAUTHORIZED, "missing X-Hook-Signature"),
+    }
+    let event = serde_json::from_slice::<NetboxBody>(&body)
+        .map_err(|e| format!("invalid NetBox webhook body: {e}"))
+        .and_then(NetboxBody::into_event);
+    match event {
+        Ok(event) => enqueue(&gateway, vec![event]).await,
+        Err(message) => error(
+            StatusCode::BAD_REQUEST,
+            format!("{message}; nothing was enqueued"),
+        ),
+    }
+}

@@ -151,7 +151,10 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
     let mut conn = ctx.redis().await?;
     let event_count = events.len();
     let settings = ctx.settings();
-    let routing = Routing::new(&settings.event_rules, &settings.webhooks);
+    let routing = Routing::new(&settings.event_rules, &settings.webhooks).with_ttls(
+        Some(settings.worker.result_ttl),
+        Some(settings.worker.failure_ttl),
+    );
     let all: Vec<EnqueuedJob> = enqueue_bulk(&mut conn, Arc::new(routing), events)
         .await
         .map_err(|e| ctx.unreachable(e))?

@@ -9,6 +9,8 @@ mod diffsettings;
 mod enqueue_event;
 mod event_gateway;
 mod requeue_failed;
+mod rqclean;
+mod rqempty;
 mod rqenqueue;
 mod rqjob;
 mod rqjobs;

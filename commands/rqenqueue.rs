@@ -30,10 +30,10 @@ pub struct RqEnqueueArgs {
     /// Use this job id instead of a random one.
     #[arg(long)]
     pub job_id: Option<String>,
-    /// Seconds to keep the result (-1: forever).
+    /// Seconds to keep the result (-1: forever) [default: [worker] result_ttl, 500].
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub result_ttl: Option<i64>,
-    /// Seconds to keep a failure.
+    /// Seconds to keep a failure (-1: forever) [default: [worker] failure_ttl, 7 days].
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub failure_ttl: Option<i64>,
     /// Retry this many times on failure.
@@ -91,8 +91,8 @@ async fn rqenqueue(ctx: Context, args: RqEnqueueArgs) -> CommandResult {
         job.id = id;
     }
     job.timeout = args.timeout;
-    job.result_ttl = args.result_ttl;
-    job.failure_ttl = args.failure_ttl;
+    job.result_ttl = args.result_ttl.or(Some(ctx.settings().worker.result_ttl));
+    job.failure_ttl = args.failure_ttl.or(Some(ctx.settings().worker.failure_ttl));
     job.at_front = args.at_front;
     if let Some(max) = args.retry {
         job.retry = Some(Retry {

@@ -56,7 +56,12 @@ struct Inner {
 impl Gateway {
     /// A gateway enqueueing on `conn` under `settings` (its rules, webhooks and `[gateway]`).
     pub fn new(conn: RedisConn, settings: &Settings) -> Self {
-        let routing = Arc::new(Routing::new(&settings.event_rules, &settings.webhooks));
+        let routing = Arc::new(
+            Routing::new(&settings.event_rules, &settings.webhooks).with_ttls(
+                Some(settings.worker.result_ttl),
+                Some(settings.worker.failure_ttl),
+            ),
+        );
         Self {
             inner: Arc::new(Inner {
                 batcher: Batcher::start(conn.clone(), routing.clone()),

@@ -26,7 +26,10 @@ pub fn settings() -> Settings {
 
 /// How events are routed to jobs under `settings`.
 pub fn routing(settings: &Settings) -> manage::pipeline::Routing {
-    manage::pipeline::Routing::new(&settings.event_rules, &settings.webhooks)
+    manage::pipeline::Routing::new(&settings.event_rules, &settings.webhooks).with_ttls(
+        Some(settings.worker.result_ttl),
+        Some(settings.worker.failure_ttl),
+    )
 }
 
 /// A multi-threaded runtime, as the `manage` binary runs.

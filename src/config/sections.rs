@@ -60,6 +60,13 @@ pub struct WorkerSettings {
     /// Where `manage rqworker` serves `/metrics`, `/live` and `/ready` (`PORT` or
     /// `ADDR:PORT`; a bare port listens on 127.0.0.1); empty: not served.
     pub metrics_bind: String,
+    /// Seconds a failed job (and its results) is kept, written on every job enqueued (RQ's
+    /// `failure_ttl`; -1 keeps it forever). RQ's own default is a year, which fills Redis with
+    /// failed webhooks.
+    pub failure_ttl: i64,
+    /// Seconds a finished job and its result are kept (RQ's `result_ttl`; 0 deletes it at
+    /// once, -1 keeps it forever).
+    pub result_ttl: i64,
 }
 
 impl Default for WorkerSettings {
@@ -69,6 +76,8 @@ impl Default for WorkerSettings {
             queues: vec!["high".into(), "default".into(), "low".into()],
             worker_ttl: 420,
             metrics_bind: String::new(),
+            failure_ttl: 7 * 86_400,
+            result_ttl: crate::rq::DEFAULT_RESULT_TTL,
         }
     }
 }

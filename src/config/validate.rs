@@ -40,6 +40,17 @@ impl Settings {
                 "expected a whole number of at least 1, found 0",
             ));
         }
+        for (key, value) in [
+            ("worker.failure_ttl", self.worker.failure_ttl),
+            ("worker.result_ttl", self.worker.result_ttl),
+        ] {
+            if value < -1 {
+                problems.push(Problem::new(
+                    key,
+                    format!("expected seconds (0 or more), or -1 to keep forever, found {value}"),
+                ));
+            }
+        }
         if self.worker.queues.is_empty() {
             problems.push(Problem::new(
                 "worker.queues",

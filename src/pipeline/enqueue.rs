@@ -37,6 +37,8 @@ pub struct EnqueuedJob {
 pub struct Routing {
     rules: Vec<EventRuleConfig>,
     ordered: HashSet<String>,
+    result_ttl: Option<i64>,
+    failure_ttl: Option<i64>,
 }
 
 impl Routing {
@@ -49,7 +51,16 @@ impl Routing {
                 .filter(|w| w.ordering == Ordering::Object)
                 .map(|w| w.name.clone())
                 .collect(),
+            result_ttl: None,
+            failure_ttl: None,
         }
+    }
+
+    /// The same routing, writing these TTLs on its jobs (RQ's defaults when `None`).
+    pub fn with_ttls(mut self, result_ttl: Option<i64>, failure_ttl: Option<i64>) -> Self {
+        self.result_ttl = result_ttl;
+        self.failure_ttl = failure_ttl;
+        self
     }
 
     /// The event rules, in order.
@@ -88,6 +99,8 @@ pub fn jobs_for_event(routing: &Routing, event: &Event, now: &str) -> Vec<(NewJo
             );
             job.timeout = JOB_TIMEOUT_SECS as i64;
             job.chain = chain;
+            job.result_ttl = routing.result_ttl;
+            job.failure_ttl = routing.failure_ttl;
             let mut meta = Map::new();
             meta.insert(TRACEPARENT.into(), Value::from(trace.to_string()));
             job.meta = Some(meta);

@@ -72,3 +72,65 @@ pub async fn count<C: ConnectionLike>(
         .query_async(conn)
         .await
 }
+
+/// Jobs removed per script call, so a long queue or registry never holds Redis for long.
+const SLICE: usize = 10_000;
+
+/// Empties a queue (as `rq empty`): its jobs are deleted; jobs waiting for them go on their
+/// queues. Returns how many were removed.
+pub async fn empty<C: ConnectionLike>(conn: &mut C, queue: &str) -> redis::RedisResult<u64> {
+    let mut removed = 0;
+    loop {
+        let (slice, left): (u64, u64) = scripts::EMPTY
+            .prepare_invoke()
+            .arg(queue)
+            .arg(SLICE)
+            .arg(timestamp::now())
+            .invoke_async(conn)
+            .await?;
+        removed += slice;
+        if left == 0 || slice == 0 {
+            return Ok(removed);
+        }
+    }
+}
+
+/// The registries of jobs that have ended, which [`purge`] removes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// `rq:failed:<q>`.
+    Failed,
+    /// `rq:finished:<q>`.
+    Finished,
+}
+
+impl Ended {
+    /// The registry itself.
+    pub fn registry(self) -> keys::Registry {
+        match self {
+            Self::Failed => keys::Registry::Failed,
+            Self::Finished => keys::Registry::Finished,
+        }
+    }
+}
+
+/// Removes `ids` for good from an ended-jobs registry of `queue` (hash, results, dependency
+/// sets too). Returns how many were there.
+pub async fn purge<C: ConnectionLike>(
+    conn: &mut C,
+    registry: Ended,
+    queue: &str,
+    ids: &[String],
+) -> redis::RedisResult<u64> {
+    let name = registry.registry().status();
+    let mut removed = 0;
+    for chunk in ids.chunks(SLICE) {
+        let mut invocation = scripts::PURGE.prepare_invoke();
+        invocation.arg(name).arg(queue).arg(timestamp::now());
+        for id in chunk {
+            invocation.arg(id);
+        }
+        removed += invocation.invoke_async::<u64>(conn).await?;
+    }
+    Ok(removed)
+}

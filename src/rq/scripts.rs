@@ -33,6 +33,10 @@ pub static REQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua
 pub static CLEANUP: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
 /// Scheduled registry → queue.
 pub static SCHEDULE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/schedule.lua")));
+/// A queue emptied, a slice at a time (`rq empty`).
+pub static EMPTY: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/empty.lua")));
+/// Ended jobs removed from their registry for good.
+pub static PURGE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/purge.lua")));
 /// A job, everywhere it is kept (NetBox's delete).
 pub static DELETE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
 /// An ended job back onto its queue (NetBox's enqueue, to re-send a webhook).

@@ -9,6 +9,7 @@
 //! - [`jobs`]: a page of one queue's jobs in one status, fetched in one round trip.
 //! - [`detail`]: one job, decoded: call, timestamps, worker, result or failure, webhook.
 //! - [`actions`]: requeue, requeue all failed, delete, stop, enqueue again.
+//! - [`clean`]: emptying queues and removing old jobs (`rqempty`, `rqclean`).
 //! - [`requeue`]: failed jobs back on their queues, all or by id, in atomic batches.
 //! - [`webhook`]: what a webhook job says about its webhook.
 //! - [`webhooks`]: every configured webhook: circuit, in flight, waiting, last status.
@@ -19,6 +20,7 @@
 //! - [`web`]: the `background_tasks` web server.
 
 pub mod actions;
+pub mod clean;
 pub mod decode;
 pub mod deliveries;
 pub mod detail;

@@ -57,8 +57,8 @@ pub struct Cleaned {
 
 /// Cleans one queue's registries. With `reclaim`, takes back every running job recorded under
 /// that worker name (a crashed previous run of this worker) whatever its heartbeat.
-pub async fn clean(
-    conn: &mut RedisConn,
+pub async fn clean<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
     queue: &str,
     owner: &str,
     reclaim: Option<&str>,

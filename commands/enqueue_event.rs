@@ -157,7 +157,7 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
     );
     let all: Vec<EnqueuedJob> = enqueue_bulk(&mut conn, Arc::new(routing), events)
         .await
-        .map_err(|e| ctx.unreachable(e))?
+        .map_err(|e| CommandError::new(e.describe(&ctx.redis_display())))?
         .into_iter()
         .flatten()
         .collect();

@@ -80,7 +80,9 @@ async fn webhook_receiver(ctx: Context, args: WebhookReceiverArgs) -> CommandRes
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
-    ctx.out().line(format!(
+    // With --json, standard output is JSON lines only: what is said to the person goes to stderr.
+    let say = if args.json { ctx.err() } else { ctx.out() };
+    say.line(format!(
         "Listening on port http://{host}:{port}. Stop with CONTROL-C."
     ));
     let options = ReceiverOptions {
@@ -100,7 +102,7 @@ async fn webhook_receiver(ctx: Context, args: WebhookReceiverArgs) -> CommandRes
     })
     .await;
     writer.finish().await;
-    ctx.out().line("\nExiting...");
+    say.line("\nExiting...");
     Ok(())
 }
 

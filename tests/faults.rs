@@ -508,3 +508,30 @@ fn bad_flags_and_input_are_refused_with_exit_2_and_nothing_is_enqueued() {
     let keys: Vec<String> = redis.conn().keys("rq:*").unwrap();
     assert!(keys.is_empty(), "nothing written to Redis: {keys:?}");
 }
+
+#[test]
+fn a_full_redis_is_named_in_one_line_with_what_got_in() {
+    let redis =
+        RedisServer::start_with(&["--maxmemory", "8mb", "--maxmemory-policy", "noeviction"]);
+    let dir = support::hooks::project_sending_to(&redis, "http://127.0.0.1:9/", "");
+    let lines: String = (0..30_000)
+        .map(|i| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {i}, \"name\": \"{}\"}}}}\n", "x".repeat(50)))
+        .collect();
+    let out = support::run_with_input(
+        support::manage(dir.path()).args(["enqueue_event", "--lines"]),
+        lines.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let said = support::stderr(&out);
+    assert_eq!(
+        said.lines().count(),
+        1,
+        "one line, not every refused command: {said}"
+    );
+    let enqueued: u64 = redis.conn().llen("rq:queue:default").unwrap();
+    assert!(enqueued < 30_000, "Redis was meant to fill up");
+    assert_eq!(
+        said.trim_end(),
+        format!("CommandError: Redis at {} refused the write: it is out of memory (maxmemory reached and its policy evicts nothing); {enqueued} event(s) were enqueued before it, the rest were not", redis.url())
+    );
+}

@@ -221,6 +221,25 @@ pub struct BulkError {
     pub error: redis::RedisError,
 }
 
+impl BulkError {
+    /// Whether Redis refused the write for want of memory (`maxmemory` reached with a policy
+    /// that evicts nothing): Redis answered, so this is not an outage.
+    pub fn out_of_memory(&self) -> bool {
+        self.error.code() == Some("OOM")
+            || self.error.to_string().contains("OOM command not allowed")
+    }
+
+    /// One line for the user: what stopped the enqueue and how many events got in before it.
+    pub fn describe(&self, redis: &str) -> String {
+        let done = self.enqueued_events;
+        if self.out_of_memory() {
+            format!("Redis at {redis} refused the write: it is out of memory (maxmemory reached and its policy evicts nothing); {done} event(s) were enqueued before it, the rest were not")
+        } else {
+            format!("cannot reach Redis at {redis}: {}; {done} event(s) were enqueued before it, the rest were not", self.error)
+        }
+    }
+}
+
 /// The encoded jobs of one batch of events (`None` when no rule matched any), and the jobs of
 /// each event.
 pub(crate) fn encode_batch(

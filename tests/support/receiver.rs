@@ -32,7 +32,23 @@ impl Receiver {
             process: Running::spawn(None, &[], &full),
             port: 0,
         };
-        let first = receiver.wait_for(|lines| !lines.is_empty())[0].clone();
+        // With --json the Listening line goes to standard error, so standard output is JSON.
+        let first = if args.contains(&"--json") {
+            assert!(
+                wait_until(PATIENCE, || receiver.process.stderr().contains('\n')),
+                "{}",
+                receiver.process.output()
+            );
+            receiver
+                .process
+                .stderr()
+                .lines()
+                .next()
+                .unwrap()
+                .to_string()
+        } else {
+            receiver.wait_for(|lines| !lines.is_empty())[0].clone()
+        };
         let port =
             regex::Regex::new(r"^Listening on port http://[^ ]+:(\d+)\. Stop with CONTROL-C\.$")
                 .unwrap()

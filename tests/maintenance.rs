@@ -188,7 +188,7 @@ fn rqclean_removes_old_failures_and_does_rqs_maintenance() {
     assert_eq!(
         conn.lrange::<_, Vec<String>>("rq:queue:default", 0, -1)
             .unwrap(),
-        [abandoned.clone()],
+        std::slice::from_ref(&abandoned),
         "taken back onto its queue"
     );
     let out = manage_in(dir.path(), &["rqclean", "--finished", "--queue", "default"]);

@@ -297,3 +297,165 @@ async fn a_browser_follows_the_failed_count_opens_a_job_and_requeues_it() {
 
     client.close().await.unwrap();
 }
+
+#[test]
+fn the_webhooks_view_charts_deliveries_and_requeues_a_webhooks_failures() {
+    use support::endpoint::Endpoint;
+    use support::hooks::{hook, manage_in, project};
+    let driver = Driver::start();
+    let redis = RedisServer::start();
+    let good = Endpoint::start();
+    let bad = Endpoint::start();
+    // The ticketing endpoint fails its first twelve requests, then recovers.
+    bad.answer_next(&[503; 12]);
+    let rule = |webhook: &str, kind: &str| {
+        format!("[[event_rules]]\nname = \"{webhook}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\"]\nwebhook = \"{webhook}\"\nconditions = {{ attr = \"kind\", value = \"{kind}\" }}\n")
+    };
+    let dir = project(
+        &redis,
+        &(hook("crm-sync", &good.base(), "")
+            + &hook("ticketing", &bad.base(), "breaker_failures = 50")
+            + &rule("crm-sync", "g")
+            + &rule("ticketing", "b")),
+    );
+    // Three rounds of deliveries, so the per-minute chart has bars of both colours.
+    for round in 0..3u64 {
+        let lines: String = (0..20)
+            .map(|i| {
+                let kind = if i % 3 == 0 { "b" } else { "g" };
+                format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {}, \"kind\": \"{kind}\"}}}}\n", round * 100 + i)
+            })
+            .collect();
+        let out = support::run_with_input(
+            support::manage(dir.path()).args(["enqueue_event", "--lines"]),
+            lines.as_bytes(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = manage_in(dir.path(), &["rqworker", "--burst", "default"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!((good.received(), bad.received()), (39, 21));
+
+    let server = Running::start_in(dir.path(), &["background_tasks", "--bind", "127.0.0.1:0"]);
+    let url = background_tasks_url(&server);
+    // The endpoints run their own runtimes: the browser's runs beside them, not inside.
+    let browsing = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    browsing.block_on(browse_webhooks(&driver, &url, &redis));
+}
+
+/// Opens the Webhooks view, a webhook's page and a job's attempts, and requeues the webhook's
+/// failures from its page.
+async fn browse_webhooks(driver: &Driver, url: &str, redis: &RedisServer) {
+    let client = driver.client().await;
+    client.set_window_size(1440, 900).await.unwrap();
+    client.goto(url).await.unwrap();
+    client
+        .find(Locator::LinkText("Webhooks"))
+        .await
+        .expect("the navigation has Webhooks")
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("table.webhooks"))
+        .await
+        .unwrap();
+    let charts = client.find_all(Locator::Css("svg.chart")).await.unwrap();
+    assert_eq!(charts.len(), 2, "one chart per webhook");
+    let crm = charts[0].attr("aria-label").await.unwrap().unwrap();
+    let ticketing = charts[1].attr("aria-label").await.unwrap().unwrap();
+    assert_eq!(crm, "Deliveries over the last hour: 39 delivered, 0 failed");
+    assert_eq!(
+        ticketing,
+        "Deliveries over the last hour: 9 delivered, 12 failed"
+    );
+    let page = client.source().await.unwrap();
+    assert!(
+        page.contains("100.0%") && page.contains("42.9%"),
+        "success rates shown"
+    );
+    screenshot(&client, "webhooks.png").await;
+
+    client
+        .find(Locator::Css(r#"a[href="/webhooks/ticketing"]"#))
+        .await
+        .expect("each webhook links to its page")
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("table.deliveries"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .find_all(Locator::Css("svg.chart"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let rows = client
+        .find_all(Locator::Css("table.deliveries tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 21);
+    screenshot(&client, "webhook.png").await;
+
+    // A failed delivery links to its job, whose page lists its attempts.
+    let job_link = client
+        .find(Locator::Css("table.deliveries tr.bad a.mono"))
+        .await
+        .unwrap();
+    let job_id = job_link.text().await.unwrap();
+    job_link.click().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("table.attempts"))
+        .await
+        .unwrap();
+    let attempt = client
+        .find(Locator::Css("table.attempts tbody tr"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        attempt.contains("503") && attempt.contains("answer 503"),
+        "{attempt}"
+    );
+    screenshot(&client, "job-attempts.png").await;
+
+    client.back().await.unwrap();
+    client
+        .find(Locator::Css(
+            r#"form[action="/webhooks/ticketing/requeue-failed"] button"#,
+        ))
+        .await
+        .expect("the webhook page can requeue its failed jobs")
+        .click()
+        .await
+        .unwrap();
+    let flash = client
+        .wait()
+        .for_element(Locator::Css("p.flash.success"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(flash, "Requeued 12 failed jobs of webhook ticketing");
+    let mut conn = redis.conn();
+    assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 0);
+    let queued: Vec<String> = conn.lrange("rq:queue:default", 0, -1).unwrap();
+    assert_eq!(queued.len(), 12);
+    assert!(queued.contains(&job_id));
+    client.close().await.unwrap();
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every benchmark in one run, ours and the Python originals side by side, written to BENCHMARKS.md.
 
-usage: scripts/bench.sh [--quick]     (builds, installs what is missing, then runs this)
+usage: scripts/bench.sh [--quick] [STEP...]   (builds, installs what is missing, then runs this;
+       STEP: e2e receiver enqueue requeue scaling latency memory guarantees observability gateway)
 
 Each figure is the median of RUNS runs (default 3; --quick: 1) on this machine, or of SHORT_RUNS (default 5)
 for our end-to-end and enqueue runs, which take seconds; ratios compare
@@ -76,18 +77,24 @@ class Receiver:
         self.proc.send_signal(signal.SIGINT); self.proc.wait(timeout=30); os.unlink(self.out)
 
 
-def config(redis, url, extra=""):
+def config(redis, url, extra="", top=""):
+    """One webhook `bench` (with `extra` TOML) and its rule; `top` adds sections ([history], …)."""
     path = tempfile.NamedTemporaryFile(delete=False, suffix=".toml", mode="w")
-    path.write(f'[redis]\nurl = "{redis.url}"\n[[webhooks]]\nname = "bench"\npayload_url = "{url}"\nsecret = "s3cret"\n{extra}\n'
+    path.write(f'[redis]\nurl = "{redis.url}"\n{top}\n[[webhooks]]\nname = "bench"\npayload_url = "{url}"\nsecret = "s3cret"\n{extra}\n'
                '[[event_rules]]\nname = "bench"\nobject_types = ["dcim.site"]\nevent_types = ["created", "updated"]\nwebhook = "bench"\n')
     path.close(); return path.name
 
 
-def events_file(n, tag="e"):
+def event(i, tag="e", object_id=None, kind="created"):
+    return {"object_type": "dcim.site", "event": kind, "username": "admin", "request_id": f"{tag}-{i}",
+            "data": {"id": i if object_id is None else object_id, "name": f"site-{i}", "slug": f"site-{i}", "status": {"value": "active", "label": "Active"}, "tags": []}}
+
+
+def events_file(n, tag="e", objects=None):
+    """n events; with `objects`, they fall on that many objects (each object's events in order)."""
     path = tempfile.NamedTemporaryFile(delete=False, suffix=".jsonl", mode="w")
     for i in range(n):
-        path.write(json.dumps({"object_type": "dcim.site", "event": "created", "username": "admin", "request_id": f"{tag}-{i}",
-                               "data": {"id": i, "name": f"site-{i}", "slug": f"site-{i}", "status": {"value": "active", "label": "Active"}, "tags": []}}) + "\n")
+        path.write(json.dumps(event(i, tag, None if objects is None else i % objects, "created" if objects is None else "updated")) + "\n")
     path.close(); return path.name
 
 
@@ -110,11 +117,11 @@ def row(name, ours, python, aim, command, unit="/s"):
     print(f"{name}: ours {ours:,.0f}{unit} python {python or '-'} ratio {ratio}", flush=True)
 
 
-def e2e_ours(n, concurrency=256, workers=1, delay_ms=0, queued_extra=0):
+def e2e_ours(n, concurrency=256, workers=1, delay_ms=0, queued_extra=0, extra="", top="", objects=None, worker_args=()):
     """Enqueue n events, then time rqworker --burst (workers processes) delivering them."""
     redis = Redis(); recv = Receiver(*(["--delay", str(delay_ms)] if delay_ms else []))
-    cfg = config(redis, recv.url)
-    with open(events_file(n)) as f:
+    cfg = config(redis, recv.url, extra, top)
+    with open(events_file(n, objects=objects)) as f:
         manage(cfg, "enqueue_event", "--lines", stdin=f)
     if queued_extra:
         manage(cfg, "rqenqueue", "manage.echo", "--queue", "default", "--count", str(queued_extra))
@@ -122,7 +129,7 @@ def e2e_ours(n, concurrency=256, workers=1, delay_ms=0, queued_extra=0):
     cpu0 = (redis.cpu(), proc_cpu(recv.proc.pid))
     env = dict(os.environ, MANAGE_CONFIG=cfg)
     start = time.perf_counter()
-    args = [MANAGE, "-v", "0", "rqworker", "--concurrency", str(concurrency), "default"]
+    args = [MANAGE, "-v", "0", "rqworker", "--concurrency", str(concurrency), *worker_args, "default"]
     args += ["--max-jobs", str(n // workers)] if queued_extra else ["--burst"]
     procs = [subprocess.Popen(args, env=env) for _ in range(workers)]
     worker_cpu = 0.0
@@ -294,6 +301,102 @@ def bench_memory():
     print(f"help {median(times)*1000:.1f} ms", flush=True)
 
 
+def bench_guarantees():
+    """Per-object order, and one webhook's open circuit beside a healthy one."""
+    n = 20000
+    ordered = median([e2e_ours(n)[0] for _ in range(SHORT_RUNS)])
+    unordered = median([e2e_ours(n, extra='ordering = "none"')[0] for _ in range(SHORT_RUNS)])
+    row("End-to-end, ordering = \"object\" (the default), 20,000 distinct objects", ordered, 0, "within 20 % of ordering none", "scripts/bench.sh (guarantees)")
+    row("End-to-end, ordering = \"none\", 20,000 distinct objects", unordered, 0, "-", "scripts/bench.sh (guarantees)")
+    notes.append(f"Ordering on distinct objects delivers at {ordered / unordered:.0%} of the unordered rate.")
+    hot = median([e2e_ours(n, objects=100)[0] for _ in range(RUNS)])
+    row("End-to-end, ordering on, 100 objects x 200 events each", hot, 0, "-", "scripts/bench.sh (guarantees)")
+    notes.append("100 objects x 200 events: at most 100 deliveries can be in flight at once (one per object), each waiting for "
+                 "its object's previous delivery to be written; the rate is bounded by that chain, not by the worker.")
+    rate = breaker_beside_healthy(10000)
+    row("A healthy webhook's deliveries while another's circuit is open (10,000 each)", rate, 0, "unaffected", "scripts/bench.sh (guarantees)")
+
+
+def breaker_beside_healthy(n):
+    redis = Redis(); recv = Receiver()
+    path = tempfile.NamedTemporaryFile(delete=False, suffix=".toml", mode="w")
+    rules = "".join(f'[[event_rules]]\nname = "{h}"\nobject_types = ["dcim.site"]\nevent_types = ["created"]\nwebhook = "{h}"\n'
+                    f'conditions = {{ attr = "slug", value = "{h}" }}\n' for h in ("healthy", "dead"))
+    path.write(f'[redis]\nurl = "{redis.url}"\n[[webhooks]]\nname = "healthy"\npayload_url = "{recv.url}"\n'
+               f'[[webhooks]]\nname = "dead"\npayload_url = "http://127.0.0.1:9/"\nbreaker_failures = 5\nbreaker_open = 3600\n{rules}')
+    path.close(); cfg = path.name
+    lines = tempfile.NamedTemporaryFile(delete=False, suffix=".jsonl", mode="w")
+    for i in range(n):
+        for h in ("dead", "healthy"):
+            e = event(i, h); e["data"]["slug"] = h; lines.write(json.dumps(e) + "\n")
+    lines.close()
+    with open(lines.name) as f:
+        manage(cfg, "enqueue_event", "--lines", stdin=f)
+    env = dict(os.environ, MANAGE_CONFIG=cfg)
+    start = time.perf_counter()
+    worker = subprocess.Popen([MANAGE, "-v", "0", "rqworker", "--concurrency", "256", "default"], env=env)
+    while True:
+        delivered = int(redis.cli("zcard", "rq:finished:default"))
+        if delivered >= n or time.perf_counter() - start > 300: break
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    waiting = int(redis.cli("zcard", "manage:webhook:dead:waiting"))
+    worker.send_signal(signal.SIGTERM); worker.wait()
+    recv.stop(); redis.stop()
+    notes.append(f"Open circuit: the dead webhook's {waiting:,} jobs waited (no attempts) while the healthy one's {n:,} were delivered.")
+    return n / seconds
+
+
+def bench_observability():
+    """History and metrics on (the defaults, with a scraped /metrics) against both off."""
+    n = 20000
+    on = [e2e_ours(n, worker_args=("--metrics-bind", "127.0.0.1:0")) for _ in range(SHORT_RUNS)]
+    off = [e2e_ours(n, top="[history]\nenabled = false\n") for _ in range(SHORT_RUNS)]
+    rate_on, rate_off = median([r[0] for r in on]), median([r[0] for r in off])
+    row("End-to-end with history and metrics on", rate_on, 0, "within 10 % of off", "scripts/bench.sh (observability)")
+    row("End-to-end with history off, no metrics listener", rate_off, 0, "-", "scripts/bench.sh (observability)")
+    per = lambda runs, i: median([r[i] for r in runs])
+    cpu = lambda runs, k: median([r[3][k] for r in runs]) / n * 1e6
+    notes.append(f"History and metrics: {rate_on / rate_off:.0%} of the rate without them; Redis commands per webhook "
+                 f"{per(on, 2):.1f} with, {per(off, 2):.1f} without; CPU per webhook: worker {cpu(on, 1):.0f} µs with, {cpu(off, 1):.0f} µs without; "
+                 f"redis-server {cpu(on, 0):.0f} µs with, {cpu(off, 0):.0f} µs without.")
+
+
+def bench_gateway():
+    """manage event_gateway under wrk: single events over 64 keep-alive connections, and JSON lines."""
+    redis = Redis()
+    token = "bench-token-0123456789"
+    cfg = config(redis, "http://127.0.0.1:9/", top=f'[gateway]\ntoken = "{token}"\n')
+    out = tempfile.NamedTemporaryFile(delete=False, suffix=".log").name
+    gateway = subprocess.Popen([MANAGE, "-v", "0", "event_gateway", "--bind", "127.0.0.1:0"], env=dict(os.environ, MANAGE_CONFIG=cfg),
+                               stdout=open(out, "w"), stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        m = re.search(r"http://([\d.]+:\d+)/events", Path(out).read_text())
+        if m: break
+        time.sleep(0.05)
+    url = f"http://{m.group(1)}/events"
+    duration = "5s" if QUICK else "10s"
+    single = json.dumps(event(1))
+    lines = "".join(json.dumps(event(i)) + "\n" for i in range(1000))
+    for name, body, content_type, connections, per_request in (("single", single, "application/json", 64, 1),
+                                                                ("lines", lines, "application/x-ndjson", 8, 1000)):
+        script = tempfile.NamedTemporaryFile(delete=False, suffix=".lua", mode="w")
+        script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                     f'wrk.headers["Content-Type"] = "{content_type}"\nwrk.headers["Authorization"] = "Bearer {token}"\n')
+        script.close()
+        before = int(redis.cli("llen", "rq:queue:default"))
+        text = sh(["wrk", "-t2", f"-c{connections}", f"-d{duration}", "-s", script.name, url])
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)) * per_request
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        enqueued = int(redis.cli("llen", "rq:queue:default")) - before
+        aim = ">= 20,000/s" if name == "single" else ">= 100,000/s"
+        label = "single events, 64 keep-alive connections" if name == "single" else "JSON lines, 1,000 a request, 8 connections"
+        row(f"Event gateway: {label}", rate, 0, aim, "scripts/bench.sh (gateway)")
+        notes.append(f"Gateway ({name}): {enqueued:,} jobs enqueued during the run; non-2xx answers: {errors.group(1) if errors else 0}.")
+        redis.cli("flushall")
+    gateway.send_signal(signal.SIGTERM); gateway.wait(); redis.stop()
+
+
 ANALYSIS = "<!-- Written by hand below this line; scripts/bench.py keeps it when it rewrites the figures above. -->"
 
 
@@ -311,10 +414,16 @@ def write():
 
 
 if __name__ == "__main__":
-    for step in (bench_e2e, bench_receiver, bench_enqueue, bench_requeue, bench_scaling, bench_latency, bench_memory):
+    steps = (bench_e2e, bench_receiver, bench_enqueue, bench_requeue, bench_scaling, bench_latency, bench_memory,
+             bench_guarantees, bench_observability, bench_gateway)
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]
+    for step in steps:
+        if only and step.__name__.removeprefix("bench_") not in only:
+            continue
         try:
             step()
         except Exception as error:  # one failed step must not lose the others' figures
             notes.append(f"{step.__name__} failed: {error!r}")
             print(f"{step.__name__} failed: {error!r}", flush=True)
-        write()
+        if not only:  # a partial run prints its figures and leaves BENCHMARKS.md alone
+            write()

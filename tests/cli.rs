@@ -587,3 +587,36 @@ fn colour_is_off_off_a_terminal_and_forced_or_refused_by_flag() {
     );
     assert!(!log(&["--no-color"], false).contains('\x1b'));
 }
+
+/// The configuration example in README is what a new user copies first: every key in it must
+/// load, and the values it shows must be the ones in effect.
+#[test]
+fn the_readme_configuration_example_loads_as_written() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("## Configuration")
+        .and_then(|at| readme[at..].find("```toml").map(|toml| at + toml + "```toml".len()))
+        .expect("README has a toml block under Configuration");
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = temp();
+    fs::write(dir.path().join("manage.toml"), block).unwrap();
+
+    let out = run(manage(dir.path()).args(["check", "--skip-redis"]));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+
+    let out = run(manage(dir.path()).args(["diffsettings", "--all", "--json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let settings: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let at = |path: &str| settings.pointer(path).cloned().unwrap_or_default();
+    assert_eq!(at("/worker/failure_ttl"), 604800);
+    assert_eq!(at("/webhooks/0/ordering"), "object");
+    assert_eq!(at("/webhooks/0/breaker_open"), 60);
+    assert_eq!(at("/history/max_per_webhook"), 10000);
+    assert_eq!(at("/gateway/bind"), "127.0.0.1:8001");
+    assert_eq!(at("/event_rules/0/webhook"), "site-hook");
+    assert!(
+        !stdout(&out).contains("s3cret"),
+        "the example's secret is hidden: {}",
+        stdout(&out)
+    );
+}

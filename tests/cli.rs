@@ -595,7 +595,11 @@ fn the_readme_configuration_example_loads_as_written() {
     let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme
         .find("## Configuration")
-        .and_then(|at| readme[at..].find("```toml").map(|toml| at + toml + "```toml".len()))
+        .and_then(|at| {
+            readme[at..]
+                .find("```toml")
+                .map(|toml| at + toml + "```toml".len())
+        })
         .expect("README has a toml block under Configuration");
     let block = &readme[start..start + readme[start..].find("```").unwrap()];
     let dir = temp();

@@ -31,6 +31,7 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 use crate::python;
 
 pub use check::prepare;
+pub(crate) use methods::is_line_break;
 
 /// The template name a webhook's additional headers render under; values printed there may not
 /// contain control characters.

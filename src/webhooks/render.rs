@@ -452,7 +452,7 @@ pub fn is_http_url(url: &str) -> bool {
 /// Splits rendered header text as NetBox does and refuses what could not be sent safely.
 fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut headers = Vec::new();
-    for line in text.split(is_line_break) {
+    for line in text.split(super::jinja::is_line_break) {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
@@ -479,22 +479,6 @@ fn set_header(headers: &mut Vec<(String, String)>, name: String, value: String) 
         Some(existing) => *existing = (name, value),
         None => headers.push((name, value)),
     }
-}
-
-/// The line boundaries of Python's `str.splitlines`.
-fn is_line_break(c: char) -> bool {
-    matches!(
-        c,
-        '\n' | '\r'
-            | '\u{0b}'
-            | '\u{0c}'
-            | '\u{1c}'
-            | '\u{1d}'
-            | '\u{1e}'
-            | '\u{85}'
-            | '\u{2028}'
-            | '\u{2029}'
-    )
 }
 
 /// Python's `str.strip()`: Unicode whitespace plus the separators `\x1c`..`\x1f`.

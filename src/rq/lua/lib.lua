@@ -11,6 +11,18 @@ local function ended(status)
     or status == 'canceled'
 end
 
+-- Puts a job on its queue as RQ's enqueue_job does: status queued, at the front when it was
+-- enqueued with at_front.
+local function push_queued(id, origin, now)
+  redis.call('HSET', K.job(id), 'status', 'queued', 'enqueued_at', now)
+  if redis.call('HGET', K.job(id), 'enqueue_at_front') == '1' then
+    redis.call('LPUSH', K.queue(origin), id)
+  else
+    redis.call('RPUSH', K.queue(origin), id)
+  end
+  redis.call('SADD', K.queues, K.queue(origin))
+end
+
 -- A job has ended for good: its dependents whose dependencies have all ended go on their
 -- queues (as RQ's enqueue_dependents does), and its chain is forgotten if it was the last.
 local function job_ended(id, now)
@@ -33,13 +45,7 @@ local function job_ended(id, now)
       local origin = redis.call('HGET', ckey, 'origin')
       if ready and origin then
         redis.call('ZREM', K.deferred(origin), child)
-        redis.call('HSET', ckey, 'status', 'queued', 'enqueued_at', now)
-        if redis.call('HGET', ckey, 'enqueue_at_front') == '1' then
-          redis.call('LPUSH', K.queue(origin), child)
-        else
-          redis.call('RPUSH', K.queue(origin), child)
-        end
-        redis.call('SADD', K.queues, K.queue(origin))
+        push_queued(child, origin, now)
       end
     end
   end

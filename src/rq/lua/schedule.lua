@@ -10,15 +10,8 @@ redis.call('SET', lock, name, 'EX', ttl)
 local due = redis.call('ZRANGEBYSCORE', K.scheduled(q), 0, epoch, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
   redis.call('ZREM', K.scheduled(q), id)
-  local jkey = K.job(id)
-  if redis.call('EXISTS', jkey) == 1 then
-    redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', now)
-    if redis.call('HGET', jkey, 'enqueue_at_front') == '1' then
-      redis.call('LPUSH', K.queue(q), id)
-    else
-      redis.call('RPUSH', K.queue(q), id)
-    end
+  if redis.call('EXISTS', K.job(id)) == 1 then
+    push_queued(id, q, now)
   end
 end
-if #due > 0 then redis.call('SADD', K.queues, K.queue(q)) end
 return #due

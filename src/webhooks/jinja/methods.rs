@@ -197,7 +197,7 @@ pub(super) fn is_space(c: char) -> bool {
 }
 
 /// The line boundaries of Python's `str.splitlines`.
-pub(super) fn is_line_break(c: char) -> bool {
+pub(crate) fn is_line_break(c: char) -> bool {
     matches!(
         c,
         '\n' | '\r'

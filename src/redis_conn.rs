@@ -286,7 +286,7 @@ async fn ask_sentinels(
             let mut conn = client
                 .get_multiplexed_async_connection()
                 .await
-                .map_err(|e| explain(e, sentinel))?;
+                .map_err(|e| explain(e, &format!("sentinel {sentinel}")))?;
             let addr: Option<(String, u16)> = redis::cmd("SENTINEL")
                 .arg("get-master-addr-by-name")
                 .arg(master)
@@ -301,6 +301,8 @@ async fn ask_sentinels(
                     "sentinel {sentinel} does not know master {master:?}"
                 ))
             }
+            // A TLS failure names the sentinel already.
+            Ok(Err(e)) if e.is::<TlsFailure>() => last_error = Some(e),
             Ok(Err(e)) => last_error = Some(e.context(format!("sentinel {sentinel}"))),
             Err(_) => {
                 last_error = Some(anyhow::anyhow!(

@@ -110,7 +110,8 @@ impl Settings {
     fn redis_tls_problems(&self, problems: &mut Vec<Problem>) {
         use crate::redis_conn::{read_ca_file, read_client_certificate, read_private_key};
         let redis = &self.redis;
-        let files: [(&str, &str, fn(&Path) -> Result<Vec<u8>, String>); 3] = [
+        type Read = fn(&Path) -> Result<Vec<u8>, String>;
+        let files: [(&str, &str, Read); 3] = [
             ("redis.ca_file", &redis.ca_file, read_ca_file),
             (
                 "redis.client_cert",

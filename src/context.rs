@@ -1,16 +1,16 @@
 //! The context every command gets: settings, output streams, and the shared Redis connection and
 //! HTTP client, each created on first use so a command that never needs Redis never connects.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
 use crate::{
-    config::{ConfigSource, Settings},
+    config::{ConfigSource, RedisSettings, Settings},
     error::CommandError,
     globals::GlobalOptions,
     output::Output,
-    redis_conn::RedisConn,
+    redis_conn::{RedisConn, TlsFailure},
 };
 
 /// Shared state for one command run. Cloning is cheap and shares the connections.
@@ -113,11 +113,9 @@ impl Context {
             .redis
             .get_or_try_init(|| async {
                 let redis = &self.settings().redis;
-                let timeout = Duration::from_secs_f64(redis.connect_timeout);
-                let reply = Duration::from_secs_f64(redis.reply_timeout);
-                RedisConn::connect(&redis.url, timeout, reply)
+                RedisConn::connect(&redis.url, &redis.connect_options())
                     .await
-                    .map_err(|e| self.unreachable(describe(&e)))
+                    .map_err(|e| self.unreachable(describe(&e) + &tls_hint(&e, redis)))
             })
             .await
             .cloned()
@@ -126,12 +124,10 @@ impl Context {
     /// A client for connections that must not be shared: blocking pops and pub/sub.
     /// With Sentinel, each call asks the sentinels for the current master.
     pub async fn redis_client(&self) -> Result<redis::Client, CommandError> {
-        crate::redis_conn::client_for(
-            &self.settings().redis.url,
-            Duration::from_secs_f64(self.settings().redis.connect_timeout),
-        )
-        .await
-        .map_err(|e| self.unreachable(e))
+        let redis = &self.settings().redis;
+        crate::redis_conn::client_for(&redis.url, &redis.connect_options())
+            .await
+            .map_err(|e| self.unreachable(e))
     }
 
     /// The error for a Redis that cannot be reached, naming the URL without its password.
@@ -168,4 +164,26 @@ fn describe(error: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// After a TLS failure, which settings decided it, so the message says what to change.
+fn tls_hint(error: &anyhow::Error, redis: &RedisSettings) -> String {
+    let Some(failure) = error.chain().find_map(|e| e.downcast_ref::<TlsFailure>()) else {
+        return String::new();
+    };
+    match failure {
+        TlsFailure::NotVerified { .. } if redis.ca_file.is_empty() => {
+            " (checked against the system's CAs; [redis] ca_file names a private CA to trust)"
+                .into()
+        }
+        TlsFailure::NotVerified { .. } => {
+            format!(" (checked against [redis] ca_file {})", redis.ca_file)
+        }
+        TlsFailure::Refused { .. } if redis.client_cert.is_empty() => {
+            " (no client certificate was sent: set [redis] client_cert and client_key)".into()
+        }
+        TlsFailure::Refused { .. } => {
+            format!(" (sent [redis] client_cert {})", redis.client_cert)
+        }
+    }
 }

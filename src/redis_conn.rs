@@ -1,29 +1,160 @@
-//! Opening Redis clients from `[redis] url`, directly or through Sentinel.
+//! Opening Redis clients from `[redis] url`, directly or through Sentinel, in plain text or TLS.
 
 use std::{
+    path::{Path, PathBuf},
     sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
 
 use redis::{
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
-    Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, ServerErrorKind, Value,
+    Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult,
+    ServerErrorKind, Value,
 };
+use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 
 use crate::redis_url::RedisTarget;
 
+/// How to reach Redis besides its address: the timeouts and, for TLS, the files that say whom
+/// to trust and who we are. The settings build it; this module knows nothing of them.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Bounds connecting (each try).
+    pub connect_timeout: Duration,
+    /// Bounds every reply on the shared connection (raised to `connect_timeout` when lower).
+    pub reply_timeout: Duration,
+    /// PEM files for `rediss://` and `rediss+sentinel://`; unused by plain connections.
+    pub tls: TlsFiles,
+}
+
+/// PEM files for TLS connections, as paths. They are read each time a client is made, so a
+/// renewed certificate is used by the next connection; their contents are never shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificates of the CAs to trust instead of the system's (a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// The client's certificate (chain), for servers that ask for one.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key.
+    pub client_key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// Whether no file is given.
+    pub fn is_empty(&self) -> bool {
+        self.ca_file.is_none() && self.client_cert.is_none() && self.client_key.is_none()
+    }
+
+    /// Reads and checks the files; errors name the file, never its contents.
+    fn load(&self) -> Result<redis::TlsCertificates, String> {
+        let root_cert = self.ca_file.as_deref().map(read_ca_file).transpose()?;
+        let client_tls = match (&self.client_cert, &self.client_key) {
+            (Some(cert), Some(key)) => Some(redis::ClientTlsConfig {
+                client_cert: read_client_certificate(cert)?,
+                client_key: read_private_key(key)?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "a client certificate needs its private key, and a key its certificate".into(),
+                )
+            }
+        };
+        Ok(redis::TlsCertificates {
+            client_tls,
+            root_cert,
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A PEM file of certificates (a chain, or CAs), once it is known to hold at least one.
+fn read_certificates(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = read(path)?;
+    let mut found = 0;
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        cert.map_err(|e| format!("{} is not a readable PEM file: {e}", path.display()))?;
+        found += 1;
+    }
+    if found == 0 {
+        return Err(format!(
+            "{} holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(pem)
+}
+
+/// A PEM file with a client certificate (then any intermediates), once the first is known to
+/// be one TLS can present.
+pub fn read_client_certificate(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = read_certificates(path)?;
+    if let Some(Ok(first)) = CertificateDer::pem_slice_iter(&pem).next() {
+        rustls::server::ParsedCertificate::try_from(&first).map_err(|e| {
+            format!(
+                "{}: its first certificate cannot be a TLS client certificate ({e})",
+                path.display()
+            )
+        })?;
+    }
+    Ok(pem)
+}
+
+/// A PEM file of CA certificates, once each is known to be usable as a trust anchor.
+pub fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = read_certificates(path)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
+        roots.add(cert).map_err(|e| {
+            format!(
+                "{} holds a certificate that cannot be a trusted CA: {e}",
+                path.display()
+            )
+        })?;
+    }
+    Ok(pem)
+}
+
+/// A PEM file with a private key, once it is known to hold one. The parser's error is not
+/// shown: it could quote the key.
+pub fn read_private_key(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = read(path)?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|_| {
+        format!(
+            "{} holds no readable private key (expected PEM: -----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY)",
+            path.display()
+        )
+    })?;
+    Ok(pem)
+}
+
+/// A client for one server address; a `rediss://` one gets the TLS files.
+fn open(url: &str, tls: &TlsFiles) -> anyhow::Result<redis::Client> {
+    let info = url.into_connection_info()?;
+    if tls.is_empty() || !matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
+        return Ok(redis::Client::open(info)?);
+    }
+    let certificates = tls.load().map_err(anyhow::Error::msg)?;
+    Ok(redis::Client::build_with_tls(info, certificates)?)
+}
+
 /// A client for the configured server. For Sentinel, the sentinels are asked for the current
 /// master each time, so calling this again after a failover finds the new one.
-pub async fn client_for(url: &str, timeout: Duration) -> anyhow::Result<redis::Client> {
+pub async fn client_for(url: &str, options: &ConnectOptions) -> anyhow::Result<redis::Client> {
     match RedisTarget::parse(url).map_err(anyhow::Error::msg)? {
-        RedisTarget::Direct(url) => Ok(redis::Client::open(url)?),
+        RedisTarget::Direct(url) => open(&url, &options.tls),
         RedisTarget::Sentinel {
+            tls,
             sentinels,
             master,
             db,
             password,
         } => {
-            let master_addr = ask_sentinels(&sentinels, &master, timeout).await?;
+            let scheme = if tls { "rediss" } else { "redis" };
+            let master_addr = ask_sentinels(scheme, &sentinels, &master, options).await?;
             let auth = password
                 .map(|p| {
                     format!(
@@ -32,10 +163,103 @@ pub async fn client_for(url: &str, timeout: Duration) -> anyhow::Result<redis::C
                     )
                 })
                 .unwrap_or_default();
-            Ok(redis::Client::open(format!(
-                "redis://{auth}{master_addr}/{db}"
-            ))?)
+            open(
+                &format!("{scheme}://{auth}{master_addr}/{db}"),
+                &options.tls,
+            )
         }
+    }
+}
+
+/// A TLS connection that failed for a reason a person can act on, naming the server.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsFailure {
+    /// The server's certificate is not one we trust for its address.
+    #[error("the TLS certificate of {server} could not be verified: {reason}")]
+    NotVerified {
+        /// `host:port`.
+        server: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The server refused us: it wants a client certificate, or not the one we sent.
+    #[error("{server} refused the TLS connection: {reason}")]
+    Refused {
+        /// `host:port`.
+        server: String,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// A connection error, with a TLS failure put in words and the server named.
+fn explain(error: RedisError, server: &str) -> anyhow::Error {
+    match find_rustls_error(&error).and_then(|e| tls_failure(e, server)) {
+        Some(failure) => failure.into(),
+        None => error.into(),
+    }
+}
+
+/// The TLS library's error behind a connection error: redis-rs keeps the I/O error behind an
+/// `Arc`, and the I/O error keeps the TLS error as its payload (not as its source).
+fn find_rustls_error<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    if let Some(found) = error.downcast_ref::<rustls::Error>() {
+        return Some(found);
+    }
+    if let Some(shared) = error.downcast_ref::<Arc<dyn std::error::Error + Send + Sync>>() {
+        return find_rustls_error(&**shared);
+    }
+    if let Some(inner) = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        return find_rustls_error(inner);
+    }
+    error.source().and_then(find_rustls_error)
+}
+
+fn tls_failure(error: &rustls::Error, server: &str) -> Option<TlsFailure> {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert};
+    let server = server.to_string();
+    match error {
+        rustls::Error::InvalidCertificate(cert) => {
+            let reason = match cert {
+                Cert::UnknownIssuer => "it is not signed by a trusted CA".to_string(),
+                Cert::NotValidForName => "it is not valid for that address".to_string(),
+                Cert::NotValidForNameContext { .. } => {
+                    format!("it is not valid for that address ({cert})")
+                }
+                Cert::Expired | Cert::ExpiredContext { .. } => "it has expired".to_string(),
+                Cert::NotValidYet | Cert::NotValidYetContext { .. } => {
+                    "it is not valid yet".to_string()
+                }
+                Cert::Revoked => "it has been revoked".to_string(),
+                Cert::BadSignature => "its signature is not valid".to_string(),
+                other => other.to_string(),
+            };
+            Some(TlsFailure::NotVerified { server, reason })
+        }
+        rustls::Error::AlertReceived(alert) => {
+            let reason = match alert {
+                Alert::CertificateRequired => "it requires a client certificate",
+                Alert::UnknownCA => "it does not trust the CA that signed our client certificate",
+                Alert::CertificateExpired => "our client certificate has expired",
+                Alert::BadCertificate
+                | Alert::UnsupportedCertificate
+                | Alert::CertificateRevoked
+                | Alert::CertificateUnknown
+                | Alert::AccessDenied
+                | Alert::DecryptError => "it does not accept our client certificate",
+                _ => return None,
+            };
+            Some(TlsFailure::Refused {
+                server,
+                reason: reason.to_string(),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -46,17 +270,23 @@ pub fn display(url: &str) -> String {
         .unwrap_or_else(|_| crate::redis_url::mask_password(url))
 }
 
-/// Asks each sentinel in turn for the master's address (`SENTINEL get-master-addr-by-name`).
+/// Asks each sentinel in turn for the master's address (`SENTINEL get-master-addr-by-name`),
+/// over TLS when `scheme` is `rediss`.
 async fn ask_sentinels(
+    scheme: &str,
     sentinels: &[String],
     master: &str,
-    timeout: Duration,
+    options: &ConnectOptions,
 ) -> anyhow::Result<String> {
+    let timeout = options.connect_timeout;
     let mut last_error = None;
     for sentinel in sentinels {
         let attempt = async {
-            let client = redis::Client::open(format!("redis://{sentinel}"))?;
-            let mut conn = client.get_multiplexed_async_connection().await?;
+            let client = open(&format!("{scheme}://{sentinel}"), &options.tls)?;
+            let mut conn = client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|e| explain(e, &format!("sentinel {sentinel}")))?;
             let addr: Option<(String, u16)> = redis::cmd("SENTINEL")
                 .arg("get-master-addr-by-name")
                 .arg(master)
@@ -71,6 +301,8 @@ async fn ask_sentinels(
                     "sentinel {sentinel} does not know master {master:?}"
                 ))
             }
+            // A TLS failure names the sentinel already.
+            Ok(Err(e)) if e.is::<TlsFailure>() => last_error = Some(e),
             Ok(Err(e)) => last_error = Some(e.context(format!("sentinel {sentinel}"))),
             Err(_) => {
                 last_error = Some(anyhow::anyhow!(
@@ -94,10 +326,10 @@ pub struct RedisConn {
     target: Arc<Target>,
 }
 
-/// The configured address, for dedicated clients and for messages.
+/// The configured address and how to connect, for dedicated clients, failovers and messages.
 struct Target {
     url: String,
-    timeout: Duration,
+    options: ConnectOptions,
     display: String,
 }
 
@@ -108,12 +340,8 @@ struct Current {
     generation: u64,
 }
 
-/// What is needed to find and reach a new master after a failover.
+/// Where the master was last found, to tell after an error whether it moved.
 struct Follow {
-    url: String,
-    timeout: Duration,
-    /// The longest wait for one reply (see [`RedisConn::connect`]).
-    reply_timeout: Duration,
     master: std::sync::Mutex<String>,
     /// Held while asking the sentinels; holds when they were last asked.
     asking: tokio::sync::Mutex<Option<Instant>>,
@@ -125,26 +353,24 @@ const RESOLVE_EVERY: Duration = Duration::from_millis(500);
 
 impl RedisConn {
     /// Connects to the configured server (for Sentinel, the master the sentinels name now).
-    /// `timeout` bounds connecting, and `reply_timeout` (at least `timeout`) every reply on the
-    /// shared connection, so a hung server cannot hang a command. Nothing sent on it blocks on
-    /// the server side (blocking pops and pub/sub use their own connections), so a reply that
-    /// late means a hung server; failing lets the caller log it and retry.
-    pub async fn connect(
-        url: &str,
-        timeout: Duration,
-        reply_timeout: Duration,
-    ) -> anyhow::Result<Self> {
+    /// `connect_timeout` bounds connecting, and `reply_timeout` (at least `connect_timeout`)
+    /// every reply on the shared connection, so a hung server cannot hang a command. Nothing
+    /// sent on it blocks on the server side (blocking pops and pub/sub use their own
+    /// connections), so a reply that late means a hung server; failing lets the caller log it
+    /// and retry. A TLS failure comes back as a [`TlsFailure`] naming the server.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
         let sentinel = matches!(
             RedisTarget::parse(url).map_err(anyhow::Error::msg)?,
             RedisTarget::Sentinel { .. }
         );
-        let client = client_for(url, timeout).await?;
+        let mut options = options.clone();
+        options.reply_timeout = options.reply_timeout.max(options.connect_timeout);
+        let client = client_for(url, &options).await?;
         let master = client.get_connection_info().addr().to_string();
-        let reply_timeout = reply_timeout.max(timeout);
-        let conn = manager(client, timeout, reply_timeout).await?;
+        let conn = manager(client, &options).await?;
         let target = Arc::new(Target {
             url: url.to_string(),
-            timeout,
+            options,
             display: display(url),
         });
         Ok(Self {
@@ -155,9 +381,6 @@ impl RedisConn {
             })),
             follow: sentinel.then(|| {
                 Arc::new(Follow {
-                    url: url.to_string(),
-                    timeout,
-                    reply_timeout,
                     master: std::sync::Mutex::new(master),
                     asking: tokio::sync::Mutex::new(None),
                 })
@@ -173,7 +396,7 @@ impl RedisConn {
     /// A client of its own for what cannot share the multiplexed connection (blocking
     /// commands, pub/sub); behind Sentinel it goes to the master the sentinels name now.
     pub async fn dedicated_client(&self) -> anyhow::Result<redis::Client> {
-        client_for(&self.target.url, self.target.timeout).await
+        client_for(&self.target.url, &self.target.options).await
     }
 
     /// The server's `redis_version`, or `unknown` when `INFO` does not say.
@@ -203,7 +426,7 @@ impl RedisConn {
             return false;
         }
         *asked = Some(Instant::now());
-        let client = match client_for(&follow.url, follow.timeout).await {
+        let client = match client_for(&self.target.url, &self.target.options).await {
             Ok(client) => client,
             Err(error) => {
                 tracing::warn!("cannot ask the sentinels for the current master: {error:#}");
@@ -214,7 +437,7 @@ impl RedisConn {
         if *follow.master.lock().expect("master lock") == address {
             return false;
         }
-        match manager(client, follow.timeout, follow.reply_timeout).await {
+        match manager(client, &self.target.options).await {
             Ok(conn) => {
                 tracing::warn!("Redis master moved to {address} (failover); using it from now on");
                 *follow.master.lock().expect("master lock") = address;
@@ -224,7 +447,7 @@ impl RedisConn {
                 true
             }
             Err(error) => {
-                tracing::warn!("cannot connect to the new Redis master {address}: {error}");
+                tracing::warn!("cannot connect to the new Redis master {address}: {error:#}");
                 false
             }
         }
@@ -260,17 +483,20 @@ fn is_read_only(error: &RedisError) -> bool {
         || error.to_string().contains("READONLY")
 }
 
+/// The reconnecting connection to one server; a TLS failure is put in words naming it.
 async fn manager(
     client: redis::Client,
-    timeout: Duration,
-    reply_timeout: Duration,
-) -> RedisResult<ConnectionManager> {
+    options: &ConnectOptions,
+) -> anyhow::Result<ConnectionManager> {
+    let server = client.get_connection_info().addr().to_string();
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(reply_timeout))
+        .set_connection_timeout(Some(options.connect_timeout))
+        .set_response_timeout(Some(options.reply_timeout))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_secs(2));
-    ConnectionManager::new_with_config(client, config).await
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(|e| explain(e, &server))
 }
 
 impl ConnectionLike for RedisConn {

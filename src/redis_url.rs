@@ -1,4 +1,5 @@
-//! Redis addresses: plain, TLS, or through Sentinel, and how to show them without the password.
+//! Redis addresses: plain, TLS, or through Sentinel (plain or TLS), and how to show them without
+//! the password.
 
 use std::fmt;
 
@@ -8,8 +9,11 @@ pub enum RedisTarget {
     /// `redis://` or `rediss://` straight to one server.
     Direct(String),
     /// `redis+sentinel://[:password@]host1:port1,host2:port2/<master_name>[/db]`: ask the sentinels
-    /// which server is the master, and ask again after a failover.
+    /// which server is the master, and ask again after a failover. `rediss+sentinel://` is the
+    /// same over TLS: to the sentinels and to the master they name.
     Sentinel {
+        /// Whether the sentinels and the master speak TLS (`rediss+sentinel://`).
+        tls: bool,
         /// `host:port` of every sentinel.
         sentinels: Vec<String>,
         /// The monitored master's name.
@@ -24,7 +28,11 @@ pub enum RedisTarget {
 impl RedisTarget {
     /// Parses and validates a URL, explaining what was expected when it is not usable.
     pub fn parse(url: &str) -> Result<Self, String> {
-        if let Some(rest) = url.strip_prefix("redis+sentinel://") {
+        let sentinel = [("redis+sentinel://", false), ("rediss+sentinel://", true)]
+            .into_iter()
+            .find_map(|(scheme, tls)| url.strip_prefix(scheme).map(|rest| (scheme, rest, tls)));
+        if let Some((scheme, rest, tls)) = sentinel {
+            let expected = || format!("expected {scheme}host:port[,host:port…]/<master name>[/db]");
             let (auth, rest) = match rest.rsplit_once('@') {
                 Some((auth, rest)) => (Some(auth), rest),
                 None => (None, rest),
@@ -32,9 +40,7 @@ impl RedisTarget {
             let password = auth
                 .map(|a| a.split_once(':').map(|(_, p)| p).unwrap_or(a).to_string())
                 .filter(|p| !p.is_empty());
-            let (hosts, path) = rest.split_once('/').ok_or_else(|| {
-                "expected redis+sentinel://host:port[,host:port…]/<master name>[/db]".to_string()
-            })?;
+            let (hosts, path) = rest.split_once('/').ok_or_else(expected)?;
             let sentinels: Vec<String> = hosts
                 .split(',')
                 .filter(|h| !h.is_empty())
@@ -55,11 +61,10 @@ impl RedisTarget {
                 _ => 0,
             };
             if sentinels.is_empty() || master.is_empty() {
-                return Err(
-                    "expected redis+sentinel://host:port[,host:port…]/<master name>[/db]".into(),
-                );
+                return Err(expected());
             }
             return Ok(Self::Sentinel {
+                tls,
                 sentinels,
                 master,
                 db,
@@ -76,12 +81,20 @@ impl RedisTarget {
             "redis" | "rediss" | "unix" | "redis+unix" => {}
             other => {
                 return Err(format!(
-                "expected a redis://, rediss:// or redis+sentinel:// URL, found scheme {other:?}"
+                "expected a redis://, rediss://, redis+sentinel:// or rediss+sentinel:// URL, found scheme {other:?}"
             ))
             }
         }
         redis::Client::open(url).map_err(|e| format!("not a usable Redis URL: {e}"))?;
         Ok(Self::Direct(url.to_string()))
+    }
+
+    /// Whether connections to this address use TLS (`rediss://`, `rediss+sentinel://`).
+    pub fn uses_tls(&self) -> bool {
+        match self {
+            Self::Direct(url) => url::Url::parse(url).is_ok_and(|u| u.scheme() == "rediss"),
+            Self::Sentinel { tls, .. } => *tls,
+        }
     }
 }
 
@@ -90,15 +103,17 @@ impl fmt::Display for RedisTarget {
         match self {
             Self::Direct(url) => f.write_str(&mask_password(url)),
             Self::Sentinel {
+                tls,
                 sentinels,
                 master,
                 db,
                 password,
             } => {
+                let scheme = if *tls { "rediss" } else { "redis" };
                 let auth = if password.is_some() { ":***@" } else { "" };
                 write!(
                     f,
-                    "redis+sentinel://{auth}{}/{master}/{db}",
+                    "{scheme}+sentinel://{auth}{}/{master}/{db}",
                     sentinels.join(",")
                 )
             }
@@ -146,6 +161,7 @@ mod tests {
         assert_eq!(
             target,
             RedisTarget::Sentinel {
+                tls: false,
                 sentinels: vec!["s1:26379".into(), "s2:26379".into()],
                 master: "mymaster".into(),
                 db: 2,
@@ -156,6 +172,18 @@ mod tests {
             target.to_string(),
             "redis+sentinel://:***@s1:26379,s2:26379/mymaster/2"
         );
+    }
+
+    #[test]
+    fn rediss_sentinel_is_sentinel_over_tls() {
+        let target = RedisTarget::parse("rediss+sentinel://s1:26380/mymaster").unwrap();
+        assert!(target.uses_tls());
+        assert_eq!(target.to_string(), "rediss+sentinel://s1:26380/mymaster/0");
+        assert!(!RedisTarget::parse("redis+sentinel://s1/m")
+            .unwrap()
+            .uses_tls());
+        assert!(RedisTarget::parse("rediss://db:6380/0").unwrap().uses_tls());
+        assert!(!RedisTarget::parse("redis://db:6379/0").unwrap().uses_tls());
     }
 
     #[test]

@@ -35,6 +35,13 @@ pub struct RedisSettings {
     /// Seconds to wait for one reply (at least `connect_timeout`); a slower one counts as a
     /// failure, so a hung server cannot hang a command.
     pub reply_timeout: f64,
+    /// For TLS URLs: a PEM file of the CAs to trust instead of the system's (a private CA).
+    pub ca_file: String,
+    /// For TLS URLs: a PEM client certificate (chain), for servers that ask for one
+    /// (`tls-auth-clients yes`); needs `client_key`.
+    pub client_cert: String,
+    /// For TLS URLs: the PEM private key of `client_cert`.
+    pub client_key: String,
 }
 
 impl Default for RedisSettings {
@@ -43,6 +50,31 @@ impl Default for RedisSettings {
             url: "redis://127.0.0.1:6379/0".into(),
             connect_timeout: 5.0,
             reply_timeout: 30.0,
+            ca_file: String::new(),
+            client_cert: String::new(),
+            client_key: String::new(),
+        }
+    }
+}
+
+impl RedisSettings {
+    /// What the Redis connections need besides the URL. Timeouts that are not usable (which
+    /// validation reports) fall back to the defaults rather than failing here.
+    pub fn connect_options(&self) -> crate::redis_conn::ConnectOptions {
+        let seconds = |value: f64, default: f64| {
+            std::time::Duration::try_from_secs_f64(value)
+                .unwrap_or(std::time::Duration::from_secs_f64(default))
+        };
+        let path = |value: &str| (!value.is_empty()).then(|| std::path::PathBuf::from(value));
+        let defaults = Self::default();
+        crate::redis_conn::ConnectOptions {
+            connect_timeout: seconds(self.connect_timeout, defaults.connect_timeout),
+            reply_timeout: seconds(self.reply_timeout, defaults.reply_timeout),
+            tls: crate::redis_conn::TlsFiles {
+                ca_file: path(&self.ca_file),
+                client_cert: path(&self.client_cert),
+                client_key: path(&self.client_key),
+            },
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Checks on values that parse but cannot work, each naming its key.
 
+use std::path::Path;
+
 use super::{Problem, Settings};
 
 impl Settings {
@@ -9,6 +11,7 @@ impl Settings {
         if let Err(e) = crate::redis_url::RedisTarget::parse(&self.redis.url) {
             problems.push(Problem::new("redis.url", e));
         }
+        self.redis_tls_problems(&mut problems);
         if !self.http.proxy.is_empty() && url::Url::parse(&self.http.proxy).is_err() {
             problems.push(Problem::new(
                 "http.proxy",
@@ -119,5 +122,55 @@ impl Settings {
             ));
         }
         problems
+    }
+
+    /// `[redis] ca_file`, `client_cert` and `client_key`: readable PEM of the right kind, a
+    /// certificate with its key, and a TLS URL to use them with (files given for a plain URL
+    /// are refused rather than ignored: whoever set them expects TLS).
+    fn redis_tls_problems(&self, problems: &mut Vec<Problem>) {
+        use crate::redis_conn::{read_ca_file, read_client_certificate, read_private_key};
+        let redis = &self.redis;
+        type Read = fn(&Path) -> Result<Vec<u8>, String>;
+        let files: [(&str, &str, Read); 3] = [
+            ("redis.ca_file", &redis.ca_file, read_ca_file),
+            (
+                "redis.client_cert",
+                &redis.client_cert,
+                read_client_certificate,
+            ),
+            ("redis.client_key", &redis.client_key, read_private_key),
+        ];
+        let given: Vec<_> = files
+            .iter()
+            .filter(|(_, path, _)| !path.is_empty())
+            .collect();
+        for (key, path, read) in &given {
+            if let Err(e) = read(Path::new(path)) {
+                problems.push(Problem::new(*key, e));
+            }
+        }
+        match (redis.client_cert.is_empty(), redis.client_key.is_empty()) {
+            (false, true) => problems.push(Problem::new(
+                "redis.client_cert",
+                "is given without client_key: a client certificate is sent with its private key, set both",
+            )),
+            (true, false) => problems.push(Problem::new(
+                "redis.client_key",
+                "is given without client_cert: a private key is sent with its certificate, set both",
+            )),
+            _ => {}
+        }
+        let plain = crate::redis_url::RedisTarget::parse(&redis.url).is_ok_and(|t| !t.uses_tls());
+        if plain {
+            for (key, _, _) in &given {
+                problems.push(Problem::new(
+                    *key,
+                    format!(
+                        "is for TLS, but [redis] url {} does not use TLS: use rediss:// (or rediss+sentinel://), or remove this key",
+                        crate::redis_conn::display(&redis.url)
+                    ),
+                ));
+            }
+        }
     }
 }

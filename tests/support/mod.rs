@@ -10,6 +10,7 @@ pub mod http;
 pub mod load;
 pub mod receiver;
 pub mod rq;
+pub mod tls;
 
 use std::{
     net::TcpListener,
@@ -48,40 +49,45 @@ impl RedisServer {
     /// Starts a server that also speaks TLS on a second port, with a certificate for 127.0.0.1
     /// signed by a CA of its own. Returns it, the TLS port and the CA's PEM file.
     pub fn start_tls() -> (Self, u16, PathBuf) {
+        let pki = tls::Pki::new("manage test CA");
+        let (server, tls_port) = Self::start_tls_with(&pki, false);
+        let ca = server.dir().join("ca.pem");
+        std::fs::copy(pki.ca_file(), &ca).unwrap();
+        (server, tls_port, ca)
+    }
+
+    /// Starts a server that also speaks TLS on a second port, with a certificate for 127.0.0.1
+    /// signed by `pki`'s CA; with `auth_clients` it also asks clients for a certificate signed
+    /// by that CA (`--tls-auth-clients yes`). Returns it and the TLS port. The plain port stays
+    /// open so the test can tell it started and look at its data.
+    pub fn start_tls_with(pki: &tls::Pki, auth_clients: bool) -> (Self, u16) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (ca, cert, key) = endpoint::self_signed_ca();
-        let file = |name: &str, pem: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, pem).unwrap();
-            path.display().to_string()
-        };
-        let (ca, cert, key) = (
-            file("ca.pem", &ca),
-            file("cert.pem", &cert),
-            file("key.pem", &key),
+        let server = pki.server();
+        let (cert, key, ca) = (
+            server.cert.display().to_string(),
+            server.key.display().to_string(),
+            pki.ca_file().display().to_string(),
         );
         let args = Self::args(dir.path(), &[]);
         let tls_port = std::cell::Cell::new(0);
         let (child, port) = spawn_redis("redis-server with TLS", |port| {
             // Taken again by the server; if someone else got it first, the server exits and
             // both ports are picked anew.
-            tls_port.set(
-                TcpListener::bind("127.0.0.1:0")
-                    .and_then(|l| l.local_addr())
-                    .expect("a port from the kernel")
-                    .port(),
-            );
+            tls_port.set(kernel_port());
             let mut command = Command::new("redis-server");
             command
                 .args(["--port", &port.to_string()])
                 .args(&args)
                 .args(["--tls-port", &tls_port.get().to_string()])
                 .args(["--tls-cert-file", &cert, "--tls-key-file", &key])
-                .args(["--tls-ca-cert-file", &ca, "--tls-auth-clients", "no"]);
+                .args(["--tls-ca-cert-file", &ca])
+                .args([
+                    "--tls-auth-clients",
+                    if auth_clients { "yes" } else { "no" },
+                ]);
             command
         });
-        let ca = PathBuf::from(ca);
-        (Self { child, port, dir }, tls_port.get(), ca)
+        (Self { child, port, dir }, tls_port.get())
     }
 
     fn args(dir: &Path, extra: &[&str]) -> Vec<String> {
@@ -149,6 +155,15 @@ impl Drop for RedisServer {
     }
 }
 
+/// A port the kernel just handed out, for a second listening port of a server whose first port
+/// [`spawn_redis`] checks (the server fails to start, and is tried again, if it was taken).
+pub fn kernel_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port from the kernel")
+        .port()
+}
+
 /// Starts a `redis-server` (or a sentinel) built by `command` for a port, on a port no one else
 /// has: a port picked by the kernel may be taken again before the server binds it, so the
 /// server counts as started only when the process answering on the port is this one (its
@@ -156,10 +171,7 @@ impl Drop for RedisServer {
 pub fn spawn_redis(what: &str, mut command: impl FnMut(u16) -> Command) -> (Child, u16) {
     let mut failures = Vec::new();
     for _ in 0..20 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a port from the kernel")
-            .port();
+        let port = kernel_port();
         match start_redis(&mut command(port), port) {
             Ok(child) => return (child, port),
             Err(why) => failures.push(format!("port {port}: {why}")),

@@ -49,7 +49,9 @@ async fn check(ctx: Context, args: CheckArgs) -> CommandResult {
 }
 
 async fn ping(ctx: &Context) -> Result<String, CommandError> {
-    let timeout = std::time::Duration::from_secs_f64(ctx.settings().redis.connect_timeout);
+    // A bad connect_timeout is already one of the problems listed; the ping still gets a bound.
+    let timeout = std::time::Duration::try_from_secs_f64(ctx.settings().redis.connect_timeout)
+        .unwrap_or(std::time::Duration::from_secs(5));
     let attempt = async {
         let mut conn = ctx.redis().await?;
         conn.server_version().await.map_err(|e| ctx.unreachable(e))

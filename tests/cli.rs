@@ -227,6 +227,25 @@ fn bad_config_names_the_file_the_key_and_the_expectation() {
         "{}",
         stderr(&out)
     );
+
+    // A timeout no clock can hold is a problem listed by check, never a crash.
+    let closed = ClosedPort::new();
+    for value in ["-1", "nan", "inf"] {
+        let out = run(manage(dir.path()).args([
+            "--redis-url",
+            &format!("redis://127.0.0.1:{}/0", closed.port()),
+            "--set",
+            &format!("redis.connect_timeout={value}"),
+            "check",
+        ]));
+        assert_eq!(out.status.code(), Some(1), "{value}: {}", stderr(&out));
+        assert!(
+            stderr(&out)
+                .contains("key 'redis.connect_timeout': expected a positive number of seconds"),
+            "{value}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]

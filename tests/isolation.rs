@@ -144,7 +144,7 @@ fn an_open_circuit_holds_jobs_probes_and_closes() {
             + &rule("steady", "s", "")),
     );
     enqueue(dir.path(), "f", 1, 30);
-    let _running = workers(dir.path(), 2, &["--concurrency", "2"]);
+    let running = workers(dir.path(), 2, &["--concurrency", "2"]);
     assert!(
         wait_until(Duration::from_secs(20), || webhook_state(
             dir.path(),
@@ -207,6 +207,28 @@ fn an_open_circuit_holds_jobs_probes_and_closes() {
     }
     assert_eq!(attempts as usize, flaky.received() + steady.received());
     assert_eq!(webhook_state(dir.path(), "flaky")["failures"], 0);
+    // The operator reads the outage in the workers' logs as a few lines, not one per job.
+    let logs: String = running.iter().map(Running::output).collect();
+    let count = |text: &str| logs.matches(text).count();
+    assert_eq!(
+        count("webhook flaky: circuit open after 3 failed attempts in a row (last: 503)"),
+        1,
+        "{logs}"
+    );
+    assert!(
+        count("webhook flaky: the probe failed (503)") >= 1,
+        "{logs}"
+    );
+    assert_eq!(
+        count("webhook flaky: circuit closed (a delivery answered 200)"),
+        1,
+        "{logs}"
+    );
+    assert_eq!(
+        count(" WARN "),
+        count("failed in ") + count("webhook flaky: "),
+        "{logs}"
+    );
 }
 
 #[test]

@@ -130,7 +130,7 @@ impl Limits {
         ending: Ending,
         status: &str,
     ) -> redis::RedisResult<String> {
-        scripts::DONE
+        let (before, after): (String, String) = scripts::DONE
             .prepare_invoke()
             .arg(&self.prefix)
             .arg(id)
@@ -141,7 +141,37 @@ impl Limits {
             .arg(self.breaker_open)
             .arg(timestamp::now())
             .invoke_async(conn)
-            .await
+            .await?;
+        self.log_transition(&before, &after, status);
+        Ok(after)
+    }
+
+    /// One log line when the circuit moves (the script that moved it is the only one that
+    /// knows), so an outage is one warning rather than one per waiting job.
+    fn log_transition(&self, before: &str, after: &str, status: &str) {
+        let webhook = &self.webhook;
+        match (before, after) {
+            (before, "gone") if before != "gone" => tracing::warn!(
+                "webhook {webhook}: the endpoint answered {status} (gone); its deliveries wait \
+                 until `manage webhooks --reset {webhook}`"
+            ),
+            ("closed", "open") => tracing::warn!(
+                "webhook {webhook}: circuit open after {} failed attempts in a row (last: \
+                 {status}); its deliveries wait, one probe in {} s",
+                self.breaker_failures,
+                self.breaker_open
+            ),
+            ("half_open", "open") => tracing::warn!(
+                "webhook {webhook}: the probe failed ({status}); the circuit stays open, next \
+                 probe in {} s",
+                self.breaker_open
+            ),
+            ("open" | "half_open", "closed") => tracing::warn!(
+                "webhook {webhook}: circuit closed (a delivery answered {status}); waiting \
+                 deliveries go on"
+            ),
+            _ => {}
+        }
     }
 }
 

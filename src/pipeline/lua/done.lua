@@ -5,12 +5,13 @@
 -- ARGV: prefix, job id, result ('ok', 'fail', 'gone' or 'aborted'), status text (e.g. '503' or
 --       the error), max_in_flight, breaker failures (0: none), seconds an open circuit waits,
 --       now (RQ timestamp)
--- Returns the circuit after it: 'closed', 'open', 'half_open' or 'gone'.
+-- Returns the circuit before and after it: each 'closed', 'open', 'half_open' or 'gone'.
 local prefix, id, result, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local max, breaker, open_for, now_text = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local now = clock()
 redis.call('ZREM', prefix .. ':leases', id)
 local circuit = redis.call('HGET', prefix, 'circuit') or 'closed'
+local before = circuit
 if result ~= 'aborted' then
   redis.call('HSET', prefix, 'last_status', status, 'last_at', now_text)
   if result == 'ok' then
@@ -40,4 +41,4 @@ end
 if circuit == 'closed' then
   release(prefix .. ':waiting', now, free_slots(prefix, max, now), now_text)
 end
-return circuit
+return {before, circuit}

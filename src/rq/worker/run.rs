@@ -671,8 +671,10 @@ fn log_outcome(taken: &Taken, outcome: &Outcome, took: chrono::TimeDelta) {
         } => tracing::warn!(
             "{queue}: {id} {func} failed in {ms:.1} ms, retry in {interval} s ({retries_left} left): {reason}"
         ),
+        // Not a failure, and an open circuit sets aside every job of its webhook: the circuit's
+        // own warning says why once.
         Outcome::Park { reason, .. } => {
-            tracing::warn!("{queue}: {id} {func} waits (deferred, no retry used): {reason}")
+            tracing::info!("{queue}: {id} {func} waits (deferred, no retry used): {reason}")
         }
         other => tracing::info!("{queue}: {id} {func} {} in {ms:.1} ms", other.label()),
     }

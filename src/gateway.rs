@@ -117,9 +117,15 @@ async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
         Err(response) => return response,
     };
     let parsed = if lines_body {
-        lines::utf8(body.to_vec())
-            .and_then(|text| lines::parse(&text))
-            .map_err(|e| e.to_string())
+        // Up to max_body of JSON: parsed on a blocking thread, not on the runtime serving
+        // the other requests.
+        tokio::task::spawn_blocking(move || {
+            lines::utf8(body.to_vec())
+                .and_then(|text| lines::parse(&text))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("reading the lines failed: {e}")))
     } else {
         serde_json::from_slice::<Event>(&body)
             .map(|event| vec![event])

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::enqueue::{encode_batch, EnqueuedJob, Routing};
+use crate::rq::queue::Encoded;
 use crate::{redis_conn::RedisConn, webhooks::Event};
 
 /// The most events written in one round trip.
@@ -45,10 +46,14 @@ impl Batcher {
 }
 
 async fn write_all(
-    mut conn: RedisConn,
+    conn: RedisConn,
     routing: Arc<Routing>,
     mut rx: mpsc::UnboundedReceiver<Request>,
 ) {
+    // Two stages: while one batch is written, the next is encoded on a blocking thread. The
+    // writer takes them in the order they were gathered, so events keep their order.
+    let (encoded_tx, encoded_rx) = mpsc::channel(1);
+    tokio::spawn(write_encoded(conn, encoded_rx));
     let mut waiting: Option<Request> = None;
     loop {
         let first = match waiting.take() {
@@ -73,19 +78,47 @@ async fn write_all(
                 Err(_) => break,
             }
         }
-        write(&mut conn, &routing, batch).await;
+        if encoded_tx.send(encode(&routing, batch)).await.is_err() {
+            return;
+        }
     }
 }
 
-/// Writes one batch and answers each of its callers.
-async fn write(conn: &mut RedisConn, routing: &Arc<Routing>, batch: Vec<Request>) {
+/// A batch being encoded, and who waits for its jobs.
+struct Encoding {
+    job: tokio::task::JoinHandle<(Option<Encoded>, Vec<Vec<EnqueuedJob>>)>,
+    counts: Vec<usize>,
+    replies: Vec<oneshot::Sender<Reply>>,
+}
+
+/// Starts encoding one batch (JSON, zlib: CPU work, off the runtime that serves the requests).
+fn encode(routing: &Arc<Routing>, batch: Vec<Request>) -> Encoding {
     let (events, replies): (Vec<Vec<Event>>, Vec<oneshot::Sender<Reply>>) =
         batch.into_iter().unzip();
     let counts: Vec<usize> = events.iter().map(Vec::len).collect();
     let all: Vec<Event> = events.into_iter().flatten().collect();
     let routing = routing.clone();
-    // Encoding (JSON, zlib) is CPU work: off the runtime that serves the requests.
-    let encoded = tokio::task::spawn_blocking(move || encode_batch(&routing, &all)).await;
+    Encoding {
+        job: tokio::task::spawn_blocking(move || encode_batch(&routing, &all)),
+        counts,
+        replies,
+    }
+}
+
+async fn write_encoded(mut conn: RedisConn, mut rx: mpsc::Receiver<Encoding>) {
+    while let Some(encoding) = rx.recv().await {
+        write(&mut conn, encoding).await;
+    }
+}
+
+/// Writes one encoded batch and answers each of its callers.
+async fn write(conn: &mut RedisConn, encoding: Encoding) {
+    let Encoding {
+        job,
+        counts,
+        replies,
+    } = encoding;
+    let encoded = job.await;
     let result = match encoded {
         Ok((Some(encoded), per_event)) => encoded
             .write(conn)

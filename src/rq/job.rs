@@ -186,6 +186,9 @@ impl NewJob {
         if let Some(meta) = self.meta.as_ref().filter(|m| !m.is_empty()) {
             fields.push(("meta", serde_json::to_vec(meta).expect("JSON serializes")));
         }
+        if let Some(chain) = &self.chain {
+            fields.push(("manage_chain", chain.as_bytes().to_vec()));
+        }
         fields
     }
 }

@@ -3,7 +3,8 @@
 -- allow_dependency_failures, so a Python RQ worker that ends the parent enqueues it too) and
 -- goes on its queue when the parent ends. Jobs without a chain are pushed as RQ pushes them.
 -- ARGV: now (RQ timestamp), epoch (integer seconds), then per job: id, queue, at_front ('1' or
---       '0'), chain ('' for none), number of fields n, then n field/value pairs.
+--       '0'), chain ('' for none; its fields carry it as manage_chain), number of fields n,
+--       then n field/value pairs.
 -- Returns the ids that were deferred.
 local now, epoch = ARGV[1], tonumber(ARGV[2])
 local deferred = {}
@@ -21,7 +22,6 @@ while i <= #ARGV do
       parent = last
     end
     redis.call('SET', K.chain(chain), id)
-    redis.call('HSET', jkey, 'manage_chain', chain)
   end
   if parent then
     redis.call('HSET', jkey, 'status', 'deferred', 'enqueued_at', '',

@@ -44,6 +44,7 @@ async fn event_gateway(ctx: Context, args: EventGatewayArgs) -> CommandResult {
     let app = gateway::router(gateway::Gateway::new(conn, settings), ctx.settings_arc());
     ctx.out()
         .line(format!("Event gateway: http://{local}/events"));
+    crate::notify::ready(&format!("taking events on http://{local}/events"));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             signals.recv().await;

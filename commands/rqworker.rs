@@ -148,6 +148,7 @@ async fn run(
         let state = Probes::new(conn, ctx.settings_arc(), Some(worker.health()));
         tokio::spawn(async move { axum::serve(listener, probes::router(state, true)).await })
     });
+    crate::notify::ready(&format!("worker {} is taking jobs", worker.name()));
     worker.run(signals).await;
     keep_up.abort();
     if let Some(server) = server {

@@ -97,6 +97,7 @@ async fn webhook_receiver(ctx: Context, args: WebhookReceiverArgs) -> CommandRes
         ..ReceiverOptions::default()
     };
     let (sink, writer) = receiver::sink::start(ctx.out().clone());
+    crate::notify::ready(&format!("listening on port {port}"));
     receiver::serve(listener, options, sink, async move {
         signals.recv().await;
     })

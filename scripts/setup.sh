@@ -3,7 +3,8 @@
 # Debian's redis-server and redis-sentinel (when missing; tests/sentinel.rs runs three
 # sentinels), Chromium and its WebDriver (when /usr/bin/chromedriver is missing; the
 # background-tasks page is tested in a real browser), Prometheus and promtool (tests check
-# /metrics with them), zsh and fish (completion scripts are run in them), and a Python
+# /metrics with them), zsh and fish (completion scripts are run in them), systemd's
+# systemd-analyze (the units in deploy/systemd/ are verified with it), and a Python
 # virtualenv with rq==2.12.0 (the interop partner in the tests) and jinja2==3.1.6 (NetBox's
 # renderer, the oracle of the template tests and of scripts/gen_template_table.py).
 # Safe to run again: it only does what is missing.
@@ -23,6 +24,8 @@ command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 # The completion scripts `manage completions` prints are run in these shells by tests/cli.rs.
 command -v zsh >/dev/null 2>&1 || packages+=(zsh)
 command -v fish >/dev/null 2>&1 || packages+=(fish)
+# tests/service.rs checks the units in deploy/systemd/ with systemd-analyze verify.
+command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
 for extra in ${MANAGE_EXTRA_PACKAGES:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")
 done

@@ -31,6 +31,7 @@ pub mod globals;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod output;
 pub mod pipeline;
 pub mod python;

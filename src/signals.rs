@@ -26,11 +26,13 @@ impl StopSignals {
         })
     }
 
-    /// Waits for the next SIGINT or SIGTERM.
+    /// Waits for the next SIGINT or SIGTERM, and tells systemd the service is stopping.
     pub async fn recv(&mut self) -> Stop {
-        tokio::select! {
+        let stop = tokio::select! {
             _ = self.interrupt.recv() => Stop::Interrupt,
             _ = self.terminate.recv() => Stop::Terminate,
-        }
+        };
+        crate::notify::stopping();
+        stop
     }
 }

@@ -128,7 +128,9 @@ fn the_worker_tells_systemd_it_is_ready_once_registered_and_when_it_stops() {
 #[test]
 fn the_servers_tell_systemd_they_are_ready_once_they_accept_connections() {
     let redis = RedisServer::start();
-    let servers: [(&[&str], &str, &[(&str, &str)]); 3] = [
+    // The command, what it prints before its address, and the environment it needs besides.
+    type Server<'a> = (&'a [&'a str], &'a str, &'a [(&'a str, &'a str)]);
+    let servers: [Server; 3] = [
         (
             &["background_tasks", "--bind", "127.0.0.1:0"],
             "Background tasks: ",
@@ -366,4 +368,25 @@ fn a_worker_restarted_by_its_unit_takes_back_the_dead_ones_job_at_once() {
     );
     support::signal(&second.child, libc::SIGTERM);
     second.assert_exits(0, Duration::from_secs(20));
+}
+
+/// The settings `deploy/compose.yaml` mounts pass `manage check` (with Redis's address from the
+/// environment, as compose gives it).
+#[test]
+fn the_compose_example_settings_pass_check() {
+    let redis = RedisServer::start();
+    let settings = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/manage.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = support::run(
+        support::manage(dir.path())
+            .arg("check")
+            .env("MANAGE_CONFIG", &settings)
+            .env("MANAGE_REDIS_URL", redis.url()),
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        support::stdout(&out),
+        support::stderr(&out)
+    );
 }

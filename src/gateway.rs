@@ -31,7 +31,7 @@ use crate::{
     pipeline::{batcher::Batcher, enqueue_bulk, lines, EnqueuedJob, Routing},
     redis_conn::RedisConn,
     tasks::web::probes::{self, Probes},
-    webhooks::{sign, Event, EventType},
+    webhooks::{event, sign, Event, EventType},
 };
 
 /// Requests with more events than this are written in transactions of their own instead of
@@ -102,9 +102,11 @@ async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .trim();
+        .and_then(|v| v.split_once(' '))
+        // The scheme's name is case-insensitive (RFC 9110 section 11.1).
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .unwrap_or_default();
     if !bool::from(given.as_bytes().ct_eq(inner.token.as_bytes())) {
         return error(
             StatusCode::UNAUTHORIZED,
@@ -127,9 +129,11 @@ async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
         .await
         .unwrap_or_else(|e| Err(format!("reading the lines failed: {e}")))
     } else {
-        serde_json::from_slice::<Event>(&body)
+        event::parse_json(&body)
             .map(|event| vec![event])
-            .map_err(|e| format!("invalid event: {e}"))
+            .map_err(|e| {
+                format!("invalid event: {e}; many events go as JSON lines with Content-Type: application/x-ndjson")
+            })
     };
     match parsed {
         Ok(events) => enqueue(&gateway, events).await,
@@ -246,6 +250,9 @@ impl NetboxBody {
                 )
             })?,
         };
+        if !self.data.is_object() {
+            return Err("`data` must be a JSON object (NetBox sends the object's REST representation)".into());
+        }
         let request = self.request.unwrap_or(NetboxRequest {
             id: None,
             user: None,

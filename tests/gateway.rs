@@ -226,6 +226,56 @@ fn bad_requests_are_refused_with_their_status_and_nothing_is_enqueued() {
             "line 3: ",
         ),
         (
+            "no data",
+            gateway.events(
+                "application/json",
+                Some(TOKEN),
+                br#"{"object_type": "dcim.site", "event": "created"}"#,
+            ),
+            400,
+            "missing field `data`",
+        ),
+        (
+            "data not an object",
+            gateway.events(
+                "application/json",
+                Some(TOKEN),
+                br#"{"object_type": "dcim.site", "event": "created", "data": 5}"#,
+            ),
+            400,
+            "`data` must be a JSON object (the object's REST representation), found a number",
+        ),
+        (
+            "snapshots not an object",
+            gateway.events(
+                "application/json",
+                Some(TOKEN),
+                br#"{"object_type": "dcim.site", "event": "created", "data": {}, "snapshots": 5}"#,
+            ),
+            400,
+            "`snapshots` must be a JSON object",
+        ),
+        (
+            "an array of events",
+            gateway.events(
+                "application/json",
+                Some(TOKEN),
+                format!("[{good}]").as_bytes(),
+            ),
+            400,
+            "invalid event: expected one JSON object",
+        ),
+        (
+            "bad line 2, position within the line",
+            gateway.events(
+                "application/x-ndjson",
+                Some(TOKEN),
+                format!("{good}\n{{\"object_type\": 1}}\n").as_bytes(),
+            ),
+            400,
+            "line 2: invalid type: integer `1`, expected a string (column 17)",
+        ),
+        (
             "no token",
             gateway.events("application/json", None, good.as_bytes()),
             401,
@@ -275,6 +325,19 @@ fn bad_requests_are_refused_with_their_status_and_nothing_is_enqueued() {
         0,
         "nothing of a refused request is enqueued"
     );
+    // The scheme's name is case-insensitive.
+    let lower = call(
+        &gateway.address,
+        "POST",
+        "/events",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("bearer {TOKEN}")),
+        ],
+        good.as_bytes(),
+    );
+    assert_eq!(lower.status, 202, "{}", lower.body);
+    redis.conn().del::<_, ()>("rq:queue:default").unwrap();
     // Redis away: 503, so the sender retries; ready says so too.
     redis.kill();
     let answer = gateway.events("application/json", Some(TOKEN), good.as_bytes());

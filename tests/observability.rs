@@ -442,21 +442,31 @@ fn live_and_ready_follow_a_redis_outage() {
         why.starts_with("not ready: Redis at redis://127.0.0.1:"),
         "{why}"
     );
-    assert_eq!(
-        get(&format!("http://{address}/live")).0,
-        200,
-        "still live: the loop waits for Redis"
+    assert!(
+        wait_until(Duration::from_secs(10), || get(&format!(
+            "http://{address}/live"
+        ))
+        .0 == 503),
+        "/live while the loop cannot reach Redis: {:?}",
+        get(&format!("http://{address}/live"))
+    );
+    let (_, why) = get(&format!("http://{address}/live"));
+    assert!(
+        why.starts_with("not live: the worker's loop is waiting for Redis at redis://127.0.0.1:"),
+        "{why}"
     );
     redis.restart_with(&["--appendonly", "no"]);
-    assert!(
-        wait_until(Duration::from_secs(30), || get(&format!(
-            "http://{address}/ready"
-        ))
-        .0 == 200),
-        "{:?}\n{}",
-        get(&format!("http://{address}/ready")),
-        worker.output()
-    );
+    for probe in ["ready", "live"] {
+        assert!(
+            wait_until(Duration::from_secs(30), || get(&format!(
+                "http://{address}/{probe}"
+            ))
+            .0 == 200),
+            "/{probe}: {:?}\n{}",
+            get(&format!("http://{address}/{probe}")),
+            worker.output()
+        );
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! `manage enqueue_event --lines` reads them: parsed on every core, with the first bad line
 //! named, so that a bad batch is refused whole.
 
-use crate::webhooks::Event;
+use crate::webhooks::{event, Event};
 
 /// The first line of the input that is not an event, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,9 +80,9 @@ fn parse_chunk(first_line: usize, chunk: &str) -> Result<Vec<Event>, LineError> 
         if line.trim().is_empty() {
             continue;
         }
-        let event: Event = serde_json::from_str(line).map_err(|e| LineError {
+        let event = event::parse_json(line.as_bytes()).map_err(|message| LineError {
             line: first_line + offset,
-            message: e.to_string(),
+            message,
         })?;
         events.push(event);
     }

@@ -19,11 +19,16 @@ pub struct Event {
     /// What happened. The input key may be `event_type` or `event`, in long or short form.
     #[serde(alias = "event")]
     pub event_type: EventType,
-    /// The object's REST API representation; conditions are evaluated against it.
-    #[serde(default)]
+    /// The object's REST API representation; conditions are evaluated against it. Required,
+    /// and an object: as `enqueue_event --data` requires, so no input path takes less.
+    #[serde(deserialize_with = "object")]
     pub data: Value,
     /// `{"prechange": …, "postchange": …}`, raw model fields, when the producer has them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "object_or_null"
+    )]
     pub snapshots: Option<Value>,
     /// Who made the change (NetBox's deprecated `username` context key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +48,61 @@ pub struct Event {
         serialize_with = "traceparent_text"
     )]
     pub traceparent: Option<TraceParent>,
+}
+
+fn object<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    match value {
+        Value::Object(_) => Ok(value),
+        other => Err(serde::de::Error::custom(format!(
+            "`data` must be a JSON object (the object's REST representation), found {}",
+            kind(&other)
+        ))),
+    }
+}
+
+fn object_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Value>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        value @ Value::Object(_) => Ok(Some(value)),
+        other => Err(serde::de::Error::custom(format!(
+            "`snapshots` must be a JSON object ({{\"prechange\": …, \"postchange\": …}}) or null, found {}",
+            kind(&other)
+        ))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One event from one JSON object. Anything but an object is named as such (serde alone would
+/// read an array as the struct's fields in order, and complain about the first); serde's
+/// position is kept only where it helps: the column, and the line when the text has several.
+pub fn parse_json(text: &[u8]) -> Result<Event, String> {
+    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("expected one JSON object ({\"object_type\": …, \"event\": …, \"data\": {…}})".into());
+    }
+    serde_json::from_slice(text).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m);
+        match e.line() {
+            0 => message.to_string(),
+            1 => format!("{message} (column {})", e.column()),
+            line => format!("{message} (line {line}, column {})", e.column()),
+        }
+    })
 }
 
 fn traceparent<'de, D: serde::Deserializer<'de>>(

@@ -92,6 +92,8 @@ pub enum WorkerError {
 #[derive(Debug, Default)]
 pub struct Health {
     running: std::sync::atomic::AtomicBool,
+    /// The loop's last fetch could not reach Redis: it is waiting, not running jobs.
+    waiting_for_redis: std::sync::atomic::AtomicBool,
     /// Unix seconds of the last heartbeat Redis took.
     last_heartbeat: std::sync::atomic::AtomicI64,
     /// Seconds after which a heartbeat is stale.
@@ -102,6 +104,11 @@ impl Health {
     /// Whether the worker's loop runs (it has started and not begun to shut down).
     pub fn running(&self) -> bool {
         self.running.load(Ordering::Acquire)
+    }
+
+    /// Whether the loop is stalled because its last fetch could not reach Redis.
+    pub fn waiting_for_redis(&self) -> bool {
+        self.waiting_for_redis.load(Ordering::Acquire)
     }
 
     /// Seconds since the last heartbeat Redis took, when it is stale.
@@ -349,6 +356,7 @@ impl Worker {
                 }
                 Err(error) => {
                     drop(room);
+                    self.health.waiting_for_redis.store(true, Ordering::Release);
                     if !state.outage_logged {
                         tracing::error!(
                             "Redis unavailable at {}: {error}; retrying",
@@ -367,6 +375,7 @@ impl Worker {
 
     /// After a successful fetch: says so once when Redis came back or the suspension ended.
     async fn resumed(&mut self, state: &mut LoopState) {
+        self.health.waiting_for_redis.store(false, Ordering::Release);
         if std::mem::take(&mut state.outage_logged) {
             tracing::info!("Redis is back at {}", self.conn.display());
         }

@@ -1,5 +1,5 @@
 //! The probes a service manager or Kubernetes asks a long-running process: `GET /live` (200
-//! while its main loop runs), `GET /ready` (200 while Redis answers and, for a worker, its
+//! while its main loop runs; a worker's loop does not while it cannot reach Redis), `GET /ready` (200 while Redis answers and, for a worker, its
 //! heartbeat is fresh; 503 with the reason otherwise) and `GET /metrics` (Prometheus).
 
 use std::{sync::Arc, time::Duration};
@@ -52,6 +52,14 @@ async fn live(State(probes): State<Probes>) -> Response {
         Some(health) if !health.running() => (
             StatusCode::SERVICE_UNAVAILABLE,
             "not live: the worker's loop has stopped\n",
+        )
+            .into_response(),
+        Some(health) if health.waiting_for_redis() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not live: the worker's loop is waiting for Redis at {}\n",
+                probes.conn.display()
+            ),
         )
             .into_response(),
         _ => (StatusCode::OK, "live\n").into_response(),

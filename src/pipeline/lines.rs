@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(ids, expected);
         assert!(parse("").unwrap().is_empty());
         assert_eq!(
-            parse("\n\n{\"object_type\": \"x\", \"event\": \"created\"}")
+            parse("\n\n{\"object_type\": \"x\", \"event\": \"created\", \"data\": {}}")
                 .unwrap()
                 .len(),
             1

@@ -207,9 +207,11 @@ mod tests {
         .unwrap();
         assert_eq!(a.event_type, EventType::ObjectUpdated);
         let b: Event =
-            serde_json::from_str(r#"{"object_type":"dcim.site","event":"deleted"}"#).unwrap();
+            serde_json::from_str(r#"{"object_type":"dcim.site","event":"deleted","data":{}}"#)
+                .unwrap();
         assert_eq!(b.event_type, EventType::ObjectDeleted);
-        assert_eq!(b.data, Value::Null);
+        let no_data = parse_json(br#"{"object_type":"dcim.site","event":"deleted"}"#);
+        assert_eq!(no_data.unwrap_err(), "missing field `data` (column 45)");
         assert!(serde_json::from_str::<Event>(
             r#"{"object_type":"dcim.site","event":"deleted","dta":{}}"#
         )
@@ -222,7 +224,7 @@ mod tests {
         let text = serde_json::to_string(&b).unwrap();
         assert_eq!(
             text,
-            r#"{"object_type":"dcim.site","event_type":"object_deleted","data":null}"#
+            r#"{"object_type":"dcim.site","event_type":"object_deleted","data":{}}"#
         );
     }
 

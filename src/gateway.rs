@@ -251,7 +251,10 @@ impl NetboxBody {
             })?,
         };
         if !self.data.is_object() {
-            return Err("`data` must be a JSON object (NetBox sends the object's REST representation)".into());
+            return Err(
+                "`data` must be a JSON object (NetBox sends the object's REST representation)"
+                    .into(),
+            );
         }
         let request = self.request.unwrap_or(NetboxRequest {
             id: None,

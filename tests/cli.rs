@@ -165,6 +165,44 @@ fn settings_layers_file_then_environment_then_flags() {
     );
 }
 
+/// Addresses and tokens are text however they look: from the environment (which reads numbers)
+/// a token of digits keeps its leading zeros and a bare port is a port; in the file a bare port
+/// may be written as a number.
+#[test]
+fn settings_that_look_like_numbers_stay_text() {
+    let dir = temp();
+    let v = effective(
+        manage(dir.path())
+            .env("MANAGE_WORKER__METRICS_BIND", "9121")
+            .env("MANAGE_GATEWAY__BIND", "0.0.0.0:0090"),
+    );
+    assert_eq!(v["worker"]["metrics_bind"], "9121");
+    assert_eq!(v["gateway"]["bind"], "0.0.0.0:0090");
+    fs::write(
+        dir.path().join("manage.toml"),
+        "[worker]\nmetrics_bind = 9122\n",
+    )
+    .unwrap();
+    assert_eq!(
+        effective(&mut manage(dir.path()))["worker"]["metrics_bind"],
+        "9122"
+    );
+
+    let redis = RedisServer::start();
+    let token = "0012345678901234567";
+    let mut page = support::Running::spawn(
+        None,
+        &[
+            ("MANAGE_REDIS_URL", &redis.url()),
+            ("MANAGE_UI__TOKEN", token),
+        ],
+        &["background_tasks", "--bind", "127.0.0.1:0"],
+    );
+    let url = support::background_tasks_url(&page);
+    assert!(url.ends_with(&format!("?token={token}")), "{url}");
+    page.stop(libc::SIGTERM, Duration::from_secs(20));
+}
+
 #[test]
 fn secrets_are_hidden_in_diffsettings() {
     let dir = temp();

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use figment::{
     providers::{Env, Format, Serialized, Toml},
-    Figment,
+    value::{Dict, Map, Value},
+    Figment, Metadata, Profile, Provider,
 };
 
 use super::Settings;
@@ -133,7 +134,7 @@ impl Settings {
         if let Some(path) = &file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(environment());
+        figment = figment.merge(environment()).merge(TextEnvironment);
         for (key, value) in &options.overrides {
             figment = figment.merge(Serialized::global(key, parse_override(value)));
         }
@@ -157,7 +158,10 @@ impl Settings {
 /// `MANAGE_CONFIG` names the file and is not a setting.
 fn environment() -> Env {
     Env::prefixed("MANAGE_")
-        .filter(|key| key.as_str().contains("__") || key.as_str().eq_ignore_ascii_case("redis_url"))
+        .filter(|key| {
+            (key.as_str().contains("__") || key.as_str().eq_ignore_ascii_case("redis_url"))
+                && text_key(key.as_str()).is_none()
+        })
         .map(|key| {
             if key.as_str().eq_ignore_ascii_case("redis_url") {
                 "redis.url".into()
@@ -167,6 +171,60 @@ fn environment() -> Env {
         })
         .lowercase(true)
         .global()
+}
+
+/// Settings that are text whatever they look like: figment's `Env` reads `0090` as the number 90
+/// and a token of digits as a number, so these are read verbatim by [`TextEnvironment`].
+const TEXT_KEYS: &[&str] = &[
+    "redis.url",
+    "redis.ca_file",
+    "redis.client_cert",
+    "redis.client_key",
+    "http.user_agent",
+    "http.proxy",
+    "worker.metrics_bind",
+    "gateway.bind",
+    "gateway.token",
+    "gateway.netbox_secret",
+    "ui.token",
+    "ui.bind",
+];
+
+/// The text key an environment variable (without `MANAGE_`) sets, if it sets one.
+fn text_key(var: &str) -> Option<&'static str> {
+    let key = if var.eq_ignore_ascii_case("redis_url") {
+        "redis.url".to_string()
+    } else {
+        var.to_ascii_lowercase().replace("__", ".")
+    };
+    TEXT_KEYS.iter().copied().find(|k| *k == key)
+}
+
+/// The `MANAGE_*` variables of [`TEXT_KEYS`], as written.
+struct TextEnvironment;
+
+impl Provider for TextEnvironment {
+    fn metadata(&self) -> Metadata {
+        // "environment" in the name is how errors name the variable (see `describe_origin`).
+        Metadata::named("environment variable(s)")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut sections = Dict::new();
+        for (var, value) in std::env::vars() {
+            let Some(key) = var.strip_prefix("MANAGE_").and_then(text_key) else {
+                continue;
+            };
+            let (section, name) = key.split_once('.').expect("text keys are section.key");
+            let entry = sections
+                .entry(section.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, dict) = entry {
+                dict.insert(name.to_string(), Value::from(value));
+            }
+        }
+        Ok(Profile::Global.collect(sections))
+    }
 }
 
 /// Reads a flag's value as TOML when it is one (numbers, booleans, arrays), else as a string.

@@ -91,6 +91,7 @@ pub struct WorkerSettings {
     pub worker_ttl: u64,
     /// Where `manage rqworker` serves `/metrics`, `/live` and `/ready` (`PORT` or
     /// `ADDR:PORT`; a bare port listens on 127.0.0.1); empty: not served.
+    #[serde(deserialize_with = "text")]
     pub metrics_bind: String,
     /// Seconds a failed job (and its results) is kept, written on every job enqueued (RQ's
     /// `failure_ttl`; -1 keeps it forever). RQ's own default is a year, which fills Redis with
@@ -114,6 +115,30 @@ impl Default for WorkerSettings {
     }
 }
 
+/// A setting that is text even when it looks like a number: the environment layer reads
+/// `MANAGE_WORKER__METRICS_BIND=9121` or an all-digit token as a number, and TOML users write
+/// `metrics_bind = 9121`.
+fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        String(String),
+        Integer(i128),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(
+        match Text::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom("expected text (a string, or a number written as one)")
+        })? {
+            Text::String(s) => s,
+            Text::Integer(n) => n.to_string(),
+            Text::Float(n) => n.to_string(),
+            Text::Bool(b) => b.to_string(),
+        },
+    )
+}
+
 /// A listen address from `PORT` or `ADDR:PORT`: a bare port (or `:PORT`) listens on loopback,
 /// so nothing is exposed beyond this machine unless an address says so.
 pub fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
@@ -132,11 +157,14 @@ pub fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
 #[serde(deny_unknown_fields, default)]
 pub struct GatewaySettings {
     /// Where it listens; loopback by default.
+    #[serde(deserialize_with = "text")]
     pub bind: String,
     /// The bearer token `POST /events` needs; empty turns `/events` off.
+    #[serde(deserialize_with = "text")]
     pub token: String,
     /// The secret of the NetBox webhook pointed at `POST /netbox` (its `X-Hook-Signature`);
     /// empty turns `/netbox` off.
+    #[serde(deserialize_with = "text")]
     pub netbox_secret: String,
     /// The largest request body taken.
     pub max_body: crate::size::ByteSize,
@@ -159,8 +187,10 @@ impl Default for GatewaySettings {
 pub struct UiSettings {
     /// The access token; empty means a fresh one is generated at each start and printed with
     /// the URL, so a page left open elsewhere stops working when the server restarts.
+    #[serde(deserialize_with = "text")]
     pub token: String,
     /// Where the page listens; loopback by default so only this machine can reach it.
+    #[serde(deserialize_with = "text")]
     pub bind: String,
     /// Seconds between automatic reloads of every page; 0 turns it off (`?refresh=N` still works).
     pub refresh: u64,

@@ -90,7 +90,9 @@ fn kind(value: &Value) -> &'static str {
 /// position is kept only where it helps: the column, and the line when the text has several.
 pub fn parse_json(text: &[u8]) -> Result<Event, String> {
     if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err("expected one JSON object ({\"object_type\": …, \"event\": …, \"data\": {…}})".into());
+        return Err(
+            "expected one JSON object ({\"object_type\": …, \"event\": …, \"data\": {…}})".into(),
+        );
     }
     serde_json::from_slice(text).map_err(|e| {
         let message = e.to_string();

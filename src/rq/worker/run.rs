@@ -375,7 +375,9 @@ impl Worker {
 
     /// After a successful fetch: says so once when Redis came back or the suspension ended.
     async fn resumed(&mut self, state: &mut LoopState) {
-        self.health.waiting_for_redis.store(false, Ordering::Release);
+        self.health
+            .waiting_for_redis
+            .store(false, Ordering::Release);
         if std::mem::take(&mut state.outage_logged) {
             tracing::info!("Redis is back at {}", self.conn.display());
         }

@@ -428,6 +428,9 @@ fn live_and_ready_follow_a_redis_outage() {
         get(&format!("http://{address}/live")),
         (200, "live\n".into())
     );
+    let (_, metrics) = get(&format!("http://{address}/metrics"));
+    assert!(metrics.contains("\nmanage_redis_up 1\n"), "{metrics}");
+    assert!(metrics.contains("\nrq_workers{"), "{metrics}");
     redis.kill();
     assert!(
         wait_until(Duration::from_secs(10), || get(&format!(
@@ -455,6 +458,12 @@ fn live_and_ready_follow_a_redis_outage() {
         why.starts_with("not live: the worker's loop is waiting for Redis at redis://127.0.0.1:"),
         "{why}"
     );
+    // The worker's own metrics are still served, saying Redis did not answer.
+    let (status, metrics) = get(&format!("http://{address}/metrics"));
+    assert_eq!(status, 200, "{metrics}");
+    assert!(metrics.contains("\nmanage_redis_up 0\n"), "{metrics}");
+    assert!(metrics.contains("\nmanage_jobs_in_flight 0\n"), "{metrics}");
+    assert!(!metrics.contains("rq_workers"), "{metrics}");
     redis.restart_with(&["--appendonly", "no"]);
     for probe in ["ready", "live"] {
         assert!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::Commands;
 use reqwest::{header, StatusCode};
 use support::{
-    background_tasks_url, fixtures, manage_on, rq::status as job_status, stderr, stdout,
+    background_tasks_url, fixtures, hooks, manage_on, rq::status as job_status, stderr, stdout,
     wait_until, RedisServer, Running,
 };
 
@@ -25,7 +25,18 @@ impl Server {
     fn start(redis: &RedisServer, extra: &[&str]) -> Self {
         let mut args = vec!["background_tasks", "--bind", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let process = Running::start(redis, &args);
+        Self::serve(Running::start(redis, &args))
+    }
+
+    /// The page of the project in `dir` (its manage.toml names the webhooks).
+    fn start_in(dir: &std::path::Path) -> Self {
+        Self::serve(Running::start_in(
+            dir,
+            &["background_tasks", "--bind", "127.0.0.1:0"],
+        ))
+    }
+
+    fn serve(process: Running) -> Self {
         let url = background_tasks_url(&process);
         let (base, token) = url.split_once("/?token=").expect("URL with a token");
         Self {
@@ -681,4 +692,77 @@ async fn tokens_and_passwords_in_arguments_and_results_are_never_shown() {
             assert!(!said.contains(secret), "{what} shows {secret}:\n{said}");
         }
     }
+}
+
+/// The failed list offers "requeue all failed of this webhook": only that webhook's failed jobs
+/// go back, the others' stay failed.
+#[tokio::test]
+async fn the_failed_list_requeues_all_failed_of_one_webhook() {
+    let redis = RedisServer::start();
+    // A thread-run server: the test's own runtime must not host another.
+    let url = hooks::raw_server(|stream| {
+        hooks::answer_with(
+            stream,
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+    });
+    let dir = hooks::project(
+        &redis,
+        &(hooks::hook("a", &url, "")
+            + &hooks::hook("b", &url, "")
+            + &hooks::rule("a", "")
+            + &hooks::rule("b", "")),
+    );
+    let mut a_jobs = Vec::new();
+    let mut b_jobs = Vec::new();
+    for id in 1..=2 {
+        let ids = hooks::enqueue_site(dir.path(), "created", &format!(r#"{{"id": {id}}}"#));
+        a_jobs.push(ids[0].clone());
+        b_jobs.push(ids[1].clone());
+    }
+    hooks::burst(dir.path(), &[]);
+    let mut conn = redis.conn();
+    assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 4);
+
+    let server = Server::start_in(dir.path());
+    let cookie = server.login().await;
+    let (status, page) = server.session_get(&cookie, "/queues/default/failed").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Requeue all failed of webhook"), "{page}");
+    for name in ["a", "b"] {
+        assert!(page.contains(&format!(r#"<option value="{name}">{name}</option>"#)));
+    }
+    let csrf = csrf_in(&page);
+    let response = server
+        .session_post(
+            &cookie,
+            "/queues/default/requeue-failed",
+            &[("csrf_token", &csrf), ("webhook", "a")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    for id in &a_jobs {
+        assert_eq!(job_status(&redis, id), "queued", "webhook a's job {id}");
+    }
+    for id in &b_jobs {
+        assert_eq!(job_status(&redis, id), "failed", "webhook b's job {id}");
+    }
+    assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 2);
+    let (_, page) = server.session_get(&cookie, "/queues/default/failed").await;
+    assert!(
+        page.contains("Requeued 2 failed jobs of webhook a in default"),
+        "the flash message says what moved:\n{page}"
+    );
+
+    let unknown = server
+        .http
+        .post(server.url("/queues/default/requeue-failed"))
+        .bearer_auth(&server.token)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("webhook=nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(conn.zcard::<_, u64>("rq:failed:default").unwrap(), 2);
 }

@@ -126,7 +126,8 @@ pub async fn job_action(
     )
 }
 
-/// `POST /queues/{queue}/requeue-failed`: every failed job of the queue back onto it.
+/// `POST /queues/{queue}/requeue-failed`: every failed job of the queue back onto it, or, with
+/// the form field `webhook`, every failed job of that webhook in the queue.
 pub async fn requeue_all(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -136,12 +137,46 @@ pub async fn requeue_all(
     if !csrf_ok(&state, &caller, &body) {
         return pages::forbidden(&state);
     }
+    let webhook = url::form_urlencoded::parse(&body)
+        .find(|(k, v)| k == "webhook" && !v.is_empty())
+        .map(|(_, v)| v.into_owned());
     let mut conn = state.redis();
-    let outcome = actions::requeue_all_failed(&mut conn, &queue).await;
+    let outcome = match webhook {
+        None => actions::requeue_all_failed(&mut conn, &queue).await,
+        Some(name) if !state.settings().webhooks.iter().any(|w| w.name == name) => {
+            Err(TaskError::NotFound(format!("webhook {name}")))
+        }
+        Some(name) => requeue_webhook_failed(&mut conn, &queue, &name).await,
+    };
     let back = if crate::tasks::check_queue(&queue).is_ok() {
         format!("/queues/{queue}/failed")
     } else {
         "/".into()
     };
     answer(&state, &caller, outcome, |_| back.clone(), back.clone())
+}
+
+/// One webhook's failed jobs in `queue` back onto it.
+async fn requeue_webhook_failed(
+    conn: &mut crate::redis_conn::RedisConn,
+    queue: &str,
+    webhook: &str,
+) -> TaskResult<Done> {
+    crate::tasks::check_queue(queue)?;
+    let request = crate::tasks::requeue::Request {
+        queues: vec![queue.to_string()],
+        filter: crate::tasks::requeue::Filter {
+            webhook: Some(webhook.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let report = crate::tasks::requeue::requeue(conn, &request, &mut |_| {}).await?;
+    let total = report.total();
+    let noun = if total == 1 { "job" } else { "jobs" };
+    Ok(Done {
+        message: format!("Requeued {total} failed {noun} of webhook {webhook} in {queue}"),
+        queue: queue.to_string(),
+        status_before: "failed".into(),
+    })
 }

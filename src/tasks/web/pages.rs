@@ -248,11 +248,18 @@ pub async fn jobs(
     let previous = (page > 1).then(|| with_param(&uri, "page", Some(&(page - 1).to_string())));
     let next = (page < pages).then(|| with_param(&uri, "page", Some(&(page + 1).to_string())));
     let title = format!("{queue}: {status} jobs");
+    let webhooks: Vec<&str> = state
+        .settings()
+        .webhooks
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect();
     state.templates().page(
         StatusCode::OK,
         "jobs.html",
         context! {
             queue,
+            webhooks,
             status => status.as_str(),
             listed => Value::from_serialize(&listed),
             tabs,

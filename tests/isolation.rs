@@ -345,4 +345,38 @@ fn runaway_templates_fail_fast_in_bounded_memory_while_others_deliver() {
         "{log}"
     );
     worker.stop(libc::SIGTERM, Duration::from_secs(10));
+    // Never sent, yet attempts all the same: in the webhook's delivery log and the job's results.
+    let out = manage_in(
+        dir.path(),
+        &[
+            "deliveries",
+            "--webhook",
+            "bomb",
+            "--status",
+            "failed",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logged: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let logged = logged.as_array().unwrap();
+    assert_eq!(logged.len(), 3, "{logged:?}");
+    for line in logged {
+        let status = line["status"].as_str().unwrap();
+        assert!(
+            status.starts_with(
+                "not sent: Error rendering request body for webhook bomb: the template ran out of fuel"
+            ),
+            "{status}"
+        );
+        let job = stdout(&manage_in(
+            dir.path(),
+            &["rqjob", line["job"].as_str().unwrap()],
+        ));
+        assert!(
+            job.lines()
+                .any(|l| l.trim_start().starts_with("1 ") && l.contains("not sent: ")),
+            "the job's attempts table shows attempt 1, not sent:\n{job}"
+        );
+    }
 }

@@ -214,11 +214,43 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     let answer = attempt(&webhooks, hook, &call, ctx).await;
     let answer = match answer {
         Ok(answer) => answer,
-        Err(failure) => {
-            // Nothing was sent: the slot goes back, the circuit is not moved.
+        Err(mut failure) => {
+            // Nothing was sent: the slot goes back, the circuit is not moved; the attempt is
+            // still one, in the job's results, the delivery log and the metrics.
             if let Some(slot) = slot {
                 slot.end(Ending::Aborted, "not sent").await;
             }
+            let ended = chrono::Utc::now();
+            let error = not_sent(&failure.reason);
+            let seconds = (ended - started).to_std().unwrap_or_default().as_secs_f64();
+            crate::metrics::metrics()
+                .deliveries
+                .with_label_values(&[name.as_str(), "failed", "not_sent"])
+                .inc();
+            failure.details.get_or_insert_with(|| {
+                Box::new(serde_json::json!({
+                    "attempt": call.attempt,
+                    "started_at": timestamp::format(started),
+                    "duration_ms": (seconds * 10_000.0).round() / 10.0,
+                    "status": null,
+                    "error": error,
+                    "response": null,
+                }))
+            });
+            webhooks.history.record(Attempt {
+                webhook: name,
+                ok: false,
+                status: error,
+                at: timestamp::format(ended),
+                at_ms: ended.timestamp_millis(),
+                limited: hook.limits.is_some(),
+                event,
+                object_type,
+                object_id,
+                seconds,
+                attempt: call.attempt,
+                job_id: call.job_id.clone(),
+            });
             return Err(failure);
         }
     };
@@ -248,6 +280,17 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         job_id: call.job_id.clone(),
     });
     outcome(&answer, answer.details(call.attempt, started))
+}
+
+/// The status of an attempt that was never sent (a template past its bounds, a body over
+/// `max_body`, a refused destination): its reason's first line, short enough for a table.
+fn not_sent(reason: &str) -> String {
+    let line = reason.lines().next().unwrap_or_default();
+    let mut short: String = line.chars().take(200).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    format!("not sent: {short}")
 }
 
 /// Counts an attempt in the process's metrics.

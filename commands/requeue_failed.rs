@@ -51,6 +51,17 @@ crate::command! {
 }
 
 async fn requeue_failed(ctx: Context, args: RequeueFailedArgs) -> CommandResult {
+    // As `deliveries` and `webhooks --reset`: a name not configured is a typo, not "nothing".
+    if let Some(name) = args
+        .webhook
+        .as_ref()
+        .filter(|name| !ctx.settings().webhooks.iter().any(|w| &w.name == *name))
+    {
+        return Err(CommandError::new(format!(
+            "--webhook: no [[webhooks]] entry is named {name:?}"
+        ))
+        .with_code(2));
+    }
     let request = requeue::Request {
         ids: args.job_ids.clone(),
         queues: args.queues.clone(),

@@ -263,6 +263,13 @@ fn requeue_failed_filters_pick_exactly_their_jobs() {
     let bad = manage_in(dir.path(), &["requeue_failed", "--status-code", "5x"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("--status-code"), "{}", stderr(&bad));
+    let typo = manage_in(dir.path(), &["requeue_failed", "--webhook", "nope"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        stderr(&typo).contains("--webhook: no [[webhooks]] entry is named \"nope\""),
+        "{}",
+        stderr(&typo)
+    );
 }
 
 /// The address a worker logged for its probes.

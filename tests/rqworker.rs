@@ -326,14 +326,29 @@ fn retries_follow_rq_retry_semantics() {
         .zscore::<_, _, Option<f64>>("rq:scheduled:default", &later)
         .unwrap()
         .is_some());
-    let mut worker = Running::start(&redis, &["rqworker", "--with-scheduler", "default"]);
+    let mut worker = Running::start(
+        &redis,
+        &["rqworker", "--with-scheduler", "--name", "first", "default"],
+    );
     assert!(
         wait_until(Duration::from_secs(10), || status(&redis, &later)
             == "failed"),
         "{}",
         worker.output()
     );
+    assert_eq!(
+        conn.get::<_, Option<String>>("rq:scheduler-lock:default")
+            .unwrap()
+            .as_deref(),
+        Some("first")
+    );
     worker.stop(libc::SIGTERM, PATIENCE);
+    // Released on the way out, as RQ's scheduler does: the next scheduler need not wait 60 s.
+    assert_eq!(
+        conn.get::<_, Option<String>>("rq:scheduler-lock:default")
+            .unwrap(),
+        None
+    );
 }
 
 #[test]

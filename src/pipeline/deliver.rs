@@ -472,7 +472,7 @@ fn outcome(answer: &Answer, details: Value) -> JobOutcome {
     let reason = match (answer.status, &answer.error) {
         (Some(status), _) => format!(
             "Status {status} returned with content '{}', webhook FAILED to process.",
-            answer.excerpt
+            one_line(&answer.excerpt)
         ),
         (None, Some(error)) => error.clone(),
         (None, None) => "no answer".into(),
@@ -480,6 +480,22 @@ fn outcome(answer: &Answer, details: Value) -> JobOutcome {
     Err(JobFailure::new(reason)
         .retry_after(answer.retry_after)
         .with_details(details))
+}
+
+/// The answer's text on one line, control characters escaped as Python's `repr` escapes them:
+/// a reason is shown by its last line (`rqjobs`, the failed list) and logged as one line.
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// How many deliveries of each webhook this process runs now (see [`Deliveries::running`]),
@@ -523,5 +539,31 @@ pub async fn keep_up(deliveries: Deliveries, worker: String, log_days: Option<u6
                 tracing::debug!("cannot publish deliveries in flight: {error}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_answer_stays_on_the_reasons_one_line() {
+        assert_eq!(
+            one_line("first\r\nsecond\there\u{1}é"),
+            "first\\r\\nsecond\\there\\x01é"
+        );
+        let answer = Answer {
+            status: Some(500),
+            error: None,
+            excerpt: "oops\nsee the log".into(),
+            took: Duration::from_millis(3),
+            retry_after: None,
+        };
+        let reason = outcome(&answer, Value::Null).unwrap_err().reason;
+        assert_eq!(
+            reason,
+            "Status 500 returned with content 'oops\\nsee the log', webhook FAILED to process."
+        );
+        assert_eq!(reason.lines().count(), 1);
     }
 }

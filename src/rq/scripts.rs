@@ -33,6 +33,9 @@ pub static REQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua
 pub static CLEANUP: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
 /// Scheduled registry → queue.
 pub static SCHEDULE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/schedule.lua")));
+/// A stopping worker's scheduler locks, released.
+pub static RELEASE_LOCKS: LazyLock<Script> =
+    LazyLock::new(|| script(include_str!("lua/release_locks.lua")));
 /// A queue emptied, a slice at a time (`rq empty`).
 pub static EMPTY: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/empty.lua")));
 /// Ended jobs removed from their registry for good.

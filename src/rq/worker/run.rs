@@ -521,6 +521,11 @@ impl Worker {
         if let Err(error) = registration::deregister(&mut self.conn, &self.me).await {
             tracing::warn!("could not deregister worker {}: {error}", self.me.name);
         }
+        if self.options.with_scheduler {
+            if let Err(error) = upkeep::release_locks(&mut self.conn, &self.me).await {
+                tracing::warn!("could not release the scheduler locks: {error}");
+            }
+        }
         let report = WorkerReport {
             name: self.me.name.clone(),
             finished: self.counts.finished.load(Ordering::Relaxed),

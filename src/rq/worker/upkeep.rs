@@ -114,6 +114,16 @@ pub async fn schedule(
     Ok((moved >= 0).then_some(moved))
 }
 
+/// Releases the scheduler locks this worker holds; returns how many it held.
+pub async fn release_locks(conn: &mut RedisConn, me: &Identity) -> redis::RedisResult<i64> {
+    let mut invocation = scripts::RELEASE_LOCKS.prepare_invoke();
+    invocation.arg(&me.name);
+    for queue in &me.queues {
+        invocation.arg(queue);
+    }
+    invocation.invoke_async(conn).await
+}
+
 /// What the upkeep loop needs to know about its worker.
 pub struct Upkeep {
     /// The shared connection.

@@ -509,3 +509,71 @@ fn rqstats_counts_every_registry_and_shows_workers() {
     );
     watching.stop(libc::SIGINT, Duration::from_secs(10));
 }
+
+/// Without `--limit`, `rqjobs` shows 50 jobs and says how many there are.
+#[test]
+fn rqjobs_shows_fifty_jobs_unless_told() {
+    let redis = RedisServer::start();
+    let out = manage_on(
+        &redis,
+        &[
+            "rqenqueue",
+            "manage.echo",
+            "--queue",
+            "default",
+            "--count",
+            "51",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&manage_on(&redis, &["rqjobs"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    // The header, 50 jobs, and the line saying what was left out.
+    assert_eq!(lines.len(), 52, "{listed}");
+    assert_eq!(
+        lines[51],
+        "Showing 50 of 51 jobs; use --limit, --queue or --status to see others."
+    );
+    let all = stdout(&manage_on(&redis, &["rqjobs", "--limit", "51"]));
+    assert_eq!(all.lines().count(), 52, "header and 51 jobs:\n{all}");
+}
+
+/// `rqstats --interval` on a terminal redraws the screen like `top`; into a pipe it appends
+/// plain blocks, with no escape codes.
+#[test]
+fn rqstats_interval_redraws_on_a_terminal_and_appends_into_a_pipe() {
+    let redis = RedisServer::start();
+    let manage = support::manage_bin();
+    // `script` gives the command a pseudo-terminal; `timeout` ends it with SIGINT (Ctrl-C).
+    let out = std::process::Command::new("script")
+        .args(["-qfec"])
+        .arg(format!(
+            "timeout -s INT 2.5 {} rqstats --interval 1",
+            manage.display()
+        ))
+        .arg("/dev/null")
+        .env("MANAGE_REDIS_URL", redis.url())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let redraws = screen
+        .matches("\x1b[H\x1b[2JEvery 1 s; Ctrl-C to stop. ")
+        .count();
+    assert!(redraws >= 2, "{redraws} redraws:\n{screen:?}");
+
+    let mut piped = support::manage(&std::env::temp_dir());
+    piped
+        .args(["rqstats", "--interval", "1"])
+        .env("MANAGE_REDIS_URL", redis.url())
+        .stdout(std::process::Stdio::piped());
+    let mut child = piped.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    support::signal(&child, libc::SIGINT);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut text = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut text).unwrap();
+    assert!(!text.contains('\x1b'), "{text:?}");
+    assert!(text.matches(" UTC\n").count() >= 2, "{text}");
+}

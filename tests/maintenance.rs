@@ -155,6 +155,18 @@ fn rqclean_removes_old_failures_and_does_rqs_maintenance() {
         (Some(1), Some(1)),
         "{report}"
     );
+    // Which jobs, not only how many: the two old failures.
+    let mut named: Vec<String> = queue["failed_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_string())
+        .collect();
+    named.sort();
+    let mut old = failed[..2].to_vec();
+    old.sort();
+    assert_eq!(named, old, "{report}");
+    assert_eq!(queue["finished_ids"].as_array().unwrap().len(), 3);
     assert_eq!(
         conn.zcard::<_, u64>("rq:failed:default").unwrap(),
         4,

@@ -72,6 +72,10 @@ pub struct Cleaned {
     /// Started jobs whose worker stopped sending heartbeats, put back on the queue (or failed
     /// when abandoned too often), as RQ's maintenance does.
     pub abandoned: u64,
+    /// The failed jobs removed (or, dry, that would be): what a script logs or checks.
+    pub failed_ids: Vec<String>,
+    /// The finished jobs removed (or, dry, that would be).
+    pub finished_ids: Vec<String>,
 }
 
 /// Cleans each queue the request names.
@@ -113,6 +117,7 @@ async fn clean_queue<C: ConnectionLike>(
         } else {
             registry::purge(conn, Ended::Failed, queue, &old).await?
         };
+        cleaned.failed_ids = old;
     }
     if request.finished {
         let ids = registry::job_ids(conn, Registry::Finished, queue, 0, -1).await?;
@@ -121,6 +126,7 @@ async fn clean_queue<C: ConnectionLike>(
         } else {
             registry::purge(conn, Ended::Finished, queue, &ids).await?
         };
+        cleaned.finished_ids = ids;
     }
     Ok(cleaned)
 }

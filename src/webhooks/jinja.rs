@@ -12,6 +12,10 @@
 //!   does not load. It also rewrites the operators minijinja computes differently (`~`, `+`,
 //!   `%`, `/`, `//`, `**`) and tuple literals into calls of our own functions, so that they follow
 //!   Python: `~` joins `str()` of both sides, `"%s" % x` formats, `(a, b)` is a tuple.
+//! - [`scope`] refuses a name that is neither in the context nor bound by the template where an
+//!   undefined value would fail, Jinja2's globals we do not offer, `varargs`/`kwargs`, and calls
+//!   of macros and methods with a number of arguments that cannot work; [`fold`] evaluates the
+//!   expressions made only of literals and refuses those that fail (`[1, 'a']|sort`).
 //! - [`filters`], [`predicates`] (Jinja2's tests) and [`methods`] (Python's methods on `str`,
 //!   `list` and `dict`) implement Jinja2's and Python's behaviour; every value prints as Python's
 //!   `str()` prints it ([`crate::python`]).
@@ -22,8 +26,10 @@
 
 mod check;
 mod filters;
+mod fold;
 mod methods;
 mod predicates;
+mod scope;
 
 use minijinja::value::Rest;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};

@@ -590,7 +590,8 @@ mod tests {
 
     #[test]
     fn undefined_attribute_of_undefined_fails_like_jinja2() {
-        let hook = compiled("body_template = \"{{ nothing.here }}\"");
+        // `{{ nothing.here }}` is refused at load: `nothing` is no name in the context.
+        let hook = compiled("body_template = \"{{ data.nothing.here }}\"");
         let error = hook.render_body(&context()).unwrap_err();
         assert_eq!(error.field, TemplateField::BodyTemplate);
         assert!(

@@ -21,6 +21,11 @@ use super::{ADD, CONCAT, DIV, FLOORDIV, MOD, POW, RESERVED_PREFIX, TUPLE};
 /// Checks a template and returns the source minijinja renders, or why it is refused: each
 /// reason names the construct and says what to write instead.
 pub fn prepare(name: &str, source: &str) -> Result<String, String> {
+    prepare_with(name, source, true)
+}
+
+/// [`prepare`]; `fold`: also evaluate the expressions made only of literals ([`super::fold`]).
+pub(super) fn prepare_with(name: &str, source: &str, fold: bool) -> Result<String, String> {
     if source.contains(RESERVED_PREFIX) {
         return Err(format!(
             "names starting with {RESERVED_PREFIX} are reserved; rename them"
@@ -37,6 +42,10 @@ pub fn prepare(name: &str, source: &str) -> Result<String, String> {
     };
     walker.collect_names(&tree);
     walker.stmt(&tree, 0);
+    walker.refusals.extend(super::scope::check(&tree, source));
+    if fold {
+        walker.refusals.extend(super::fold::check(&tree, source));
+    }
     if !walker.refusals.is_empty() {
         let mut seen = HashSet::new();
         walker.refusals.retain(|r| seen.insert(r.clone()));
@@ -96,7 +105,7 @@ struct Walker<'s> {
 }
 
 /// Where an expression starts and ends in the source, over all its parts.
-fn extent(expr: &Expr) -> (usize, usize) {
+pub(super) fn extent(expr: &Expr) -> (usize, usize) {
     let span = expr.span();
     let (mut start, mut end) = (span.start_offset as usize, span.end_offset as usize);
     let mut widen = |e: &Expr| {
@@ -169,7 +178,7 @@ fn extent(expr: &Expr) -> (usize, usize) {
     (start, end)
 }
 
-fn arg_expr<'a, 'b>(arg: &'b CallArg<'a>) -> &'b Expr<'a> {
+pub(super) fn arg_expr<'a, 'b>(arg: &'b CallArg<'a>) -> &'b Expr<'a> {
     match arg {
         CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) | CallArg::KwargSplat(e) => e,
     }
@@ -781,8 +790,11 @@ mod tests {
                 "{{ __manage_tuple(1,) }}{{ __manage_tuple() }}{{ [1, 2] }}",
             ),
         ];
+        // The names the cases use, bound so that they are not refused as undefined.
+        let names = "{% for a, b, c, n, i, x, y in [] %}{% endfor %}";
         for (source, expected) in cases {
-            assert_eq!(prepare("t", source).unwrap(), expected, "{source}");
+            let prepared = prepare("t", &format!("{names}{source}")).unwrap();
+            assert_eq!(prepared.strip_prefix(names).unwrap(), expected, "{source}");
         }
     }
 

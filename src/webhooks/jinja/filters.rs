@@ -69,9 +69,9 @@ pub(super) const FILTERS: &[&str] = &[
 pub(super) const REFUSED: &[(&str, &str)] = &[
     ("attr", "it reads Python attributes, not keys, so on webhook data it gives nothing; write x['name'] or x.name"),
     ("random", "its output changes from one delivery to the next; pick an item with [0] or |first"),
-    ("urlize", "it is not offered; write the <a href> yourself"),
-    ("wordwrap", "it is not offered; write the line breaks yourself"),
-    ("xmlattr", "it is not offered; write the attributes yourself, with |e"),
+    ("urlize", "which text it turns into links depends on Jinja2's URL patterns, which manage does not reproduce; write the <a href> yourself"),
+    ("wordwrap", "where it breaks lines follows Python's textwrap, which manage does not reproduce; write the line breaks yourself"),
+    ("xmlattr", "webhook bodies are not HTML or XML, and its escaping and key checks are not reproduced; write the attributes yourself, with |e"),
     ("env", "NetBox's env filter reads the server's environment, which manage does not expose to templates"),
 ];
 

@@ -11,26 +11,9 @@ use redis::Commands;
 use serde_json::Value;
 use support::{
     endpoint::Endpoint,
-    hooks::{hook, manage_in, project},
-    run_with_input, stderr, stdout, wait_until, RedisServer, Running,
+    hooks::{enqueue_kind, hook, kind_rule, manage_in, project, QUIET},
+    stderr, stdout, wait_until, RedisServer, Running,
 };
-
-/// A rule sending site changes to `webhook` (on created, for sites whose type matches).
-fn rule(webhook: &str, kind: &str, extra: &str) -> String {
-    format!("[[event_rules]]\nname = \"{webhook}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\"]\nwebhook = \"{webhook}\"\nconditions = {{ attr = \"kind\", value = \"{kind}\" }}\n{extra}\n")
-}
-
-/// Enqueues `count` site creations of `kind` (ids from `first`).
-fn enqueue(dir: &Path, kind: &str, first: u64, count: u64) {
-    let lines: String = (first..first + count)
-        .map(|id| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {id}, \"kind\": \"{kind}\"}}}}\n"))
-        .collect();
-    let out = run_with_input(
-        support::manage(dir).args(["-v", "0", "enqueue_event", "--lines"]),
-        lines.as_bytes(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-}
 
 /// `manage webhooks --json`, by name.
 fn webhook_state(dir: &Path, name: &str) -> Value {
@@ -72,9 +55,9 @@ fn max_in_flight_holds_across_two_workers() {
     slow.set_delay(Duration::from_millis(300));
     let dir = project(
         &redis,
-        &(hook("slow", &slow.base(), "max_in_flight = 2") + &rule("slow", "s", "")),
+        &(hook("slow", &slow.base(), "max_in_flight = 2") + &kind_rule("slow", "slow", "s", "")),
     );
-    enqueue(dir.path(), "s", 1, 20);
+    enqueue_kind(dir.path(), QUIET, "s", 1..21);
     let mut running = workers(dir.path(), 2, &["--burst"]);
     for worker in &mut running {
         worker.assert_exits(0, Duration::from_secs(60));
@@ -104,9 +87,10 @@ fn rate_limit_holds_across_two_workers() {
     let endpoint = Endpoint::start();
     let dir = project(
         &redis,
-        &(hook("limited", &endpoint.base(), "rate_limit = 50") + &rule("limited", "r", "")),
+        &(hook("limited", &endpoint.base(), "rate_limit = 50")
+            + &kind_rule("limited", "limited", "r", "")),
     );
-    enqueue(dir.path(), "r", 1, 400);
+    enqueue_kind(dir.path(), QUIET, "r", 1..401);
     let _running = workers(dir.path(), 2, &[]);
     assert!(
         wait_until(Duration::from_secs(30), || endpoint.received() >= 320),
@@ -140,10 +124,10 @@ fn an_open_circuit_holds_jobs_probes_and_closes() {
             &flaky.base(),
             "breaker_failures = 3\nbreaker_open = 1",
         ) + &hook("steady", &steady.base(), "")
-            + &rule("flaky", "f", "retry = { max = 1 }")
-            + &rule("steady", "s", "")),
+            + &kind_rule("flaky", "flaky", "f", "retry = { max = 1 }")
+            + &kind_rule("steady", "steady", "s", "")),
     );
-    enqueue(dir.path(), "f", 1, 30);
+    enqueue_kind(dir.path(), QUIET, "f", 1..31);
     let running = workers(dir.path(), 2, &["--concurrency", "2"]);
     assert!(
         wait_until(Duration::from_secs(20), || webhook_state(
@@ -160,7 +144,7 @@ fn an_open_circuit_holds_jobs_probes_and_closes() {
     assert!(state["waiting"].as_u64().unwrap() > 0, "{state}");
     assert_eq!(state["last_status"], "503");
     // Meanwhile another webhook on the same workers delivers everything it is given.
-    enqueue(dir.path(), "s", 1000, 200);
+    enqueue_kind(dir.path(), QUIET, "s", 1000..1200);
     assert!(
         wait_until(Duration::from_secs(20), || steady.received() == 200),
         "steady got {}",
@@ -242,9 +226,9 @@ fn gone_opens_the_circuit_until_reset() {
             "gone",
             &gone.base(),
             "breaker_failures = 5\nbreaker_open = 1",
-        ) + &rule("gone", "g", "")),
+        ) + &kind_rule("gone", "gone", "g", "")),
     );
-    enqueue(dir.path(), "g", 1, 10);
+    enqueue_kind(dir.path(), QUIET, "g", 1..11);
     let _running = workers(dir.path(), 1, &["--concurrency", "1"]);
     assert!(
         wait_until(Duration::from_secs(20), || webhook_state(
@@ -308,13 +292,13 @@ fn runaway_templates_fail_fast_in_bounded_memory_while_others_deliver() {
             &format!("body_template = \"{nested}\""),
         ) + &hook("huge", &bomb.base(), &format!("body_template = \"{huge}\""))
             + &hook("other", &other.base(), "")
-            + &rule("bomb", "b", "")
-            + &rule("huge", "h", "")
-            + &rule("other", "o", "")),
+            + &kind_rule("bomb", "bomb", "b", "")
+            + &kind_rule("huge", "huge", "h", "")
+            + &kind_rule("other", "other", "o", "")),
     );
-    enqueue(dir.path(), "b", 1, 3);
-    enqueue(dir.path(), "h", 10, 1);
-    enqueue(dir.path(), "o", 100, 200);
+    enqueue_kind(dir.path(), QUIET, "b", 1..4);
+    enqueue_kind(dir.path(), QUIET, "h", 10..11);
+    enqueue_kind(dir.path(), QUIET, "o", 100..300);
     let mut worker = Running::start_in(dir.path(), &["rqworker", "--concurrency", "64", "default"]);
     assert!(
         wait_until(Duration::from_secs(60), || redis

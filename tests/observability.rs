@@ -11,37 +11,9 @@ use redis::Commands;
 use serde_json::Value;
 use support::{
     endpoint::Endpoint,
-    hooks::{hook, manage_in, project},
-    run_with_input, stderr, stdout, wait_until, RedisServer, Running,
+    hooks::{burst, enqueue_kind, hook, kind_rule, manage_in, project},
+    stderr, stdout, stdout_json, wait_until, RedisServer, Running,
 };
-
-/// A rule sending site creations of `kind` to `webhook`.
-fn rule(webhook: &str, kind: &str, extra: &str) -> String {
-    format!("[[event_rules]]\nname = \"{webhook}-{kind}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\"]\nwebhook = \"{webhook}\"\nconditions = {{ attr = \"kind\", value = \"{kind}\" }}\n{extra}\n")
-}
-
-/// Enqueues site creations of `kind` with ids `ids`; returns the job ids.
-fn enqueue(dir: &Path, kind: &str, ids: std::ops::Range<u64>) -> Vec<String> {
-    let lines: String = ids
-        .map(|id| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {id}, \"kind\": \"{kind}\"}}}}\n"))
-        .collect();
-    let out = run_with_input(
-        support::manage(dir).args(["enqueue_event", "--lines"]),
-        lines.as_bytes(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).lines().map(str::to_string).collect()
-}
-
-fn burst(dir: &Path) {
-    let out = manage_in(dir, &["rqworker", "--burst", "default"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
-fn json(out: &std::process::Output) -> Value {
-    assert!(out.status.success(), "{}", stderr(out));
-    serde_json::from_str(&stdout(out)).unwrap()
-}
 
 #[test]
 fn every_attempt_is_recorded_and_python_rq_reads_them() {
@@ -49,11 +21,11 @@ fn every_attempt_is_recorded_and_python_rq_reads_them() {
     let endpoint = Endpoint::start();
     let dir = project(
         &redis,
-        &(hook("h", &endpoint.base(), "") + &rule("h", "a", "retry = { max = 3 }")),
+        &(hook("h", &endpoint.base(), "") + &kind_rule("h-a", "h", "a", "retry = { max = 3 }")),
     );
     endpoint.answer_next(&[503, 503]);
-    let id = enqueue(dir.path(), "a", 1..2).remove(0);
-    burst(dir.path());
+    let id = enqueue_kind(dir.path(), &[], "a", 1..2).remove(0);
+    burst(dir.path(), &[]);
     assert_eq!(endpoint.received(), 3);
     // Python RQ lists the three results, newest first: SUCCESSFUL, RETRIED, RETRIED.
     let listed = support::python_run(
@@ -85,7 +57,7 @@ fn every_attempt_is_recorded_and_python_rq_reads_them() {
         assert_eq!(cells[1], outcome, "{row}");
         assert!(cells.contains(&status) && cells.contains(&answer), "{row}");
     }
-    let detail = json(&manage_in(dir.path(), &["rqjob", &id, "--json"]));
+    let detail = stdout_json(&manage_in(dir.path(), &["rqjob", &id, "--json"]));
     assert_eq!(detail["attempts"].as_array().unwrap().len(), 3);
     assert!(detail["attempts"][0]["duration_ms"].as_f64().unwrap() >= 0.0);
 }
@@ -101,13 +73,13 @@ fn the_delivery_log_lists_lines_by_filter_and_stays_within_its_cap() {
         &("[history]\nmax_per_webhook = 5\n".to_string()
             + &hook("good", &good.base(), "")
             + &hook("bad", &bad.base(), "")
-            + &rule("good", "g", "")
-            + &rule("bad", "b", "")),
+            + &kind_rule("good-g", "good", "g", "")
+            + &kind_rule("bad-b", "bad", "b", "")),
     );
-    let failed_ids = enqueue(dir.path(), "b", 1..4);
-    enqueue(dir.path(), "g", 100..112);
-    burst(dir.path());
-    let failed = json(&manage_in(
+    let failed_ids = enqueue_kind(dir.path(), &[], "b", 1..4);
+    enqueue_kind(dir.path(), &[], "g", 100..112);
+    burst(dir.path(), &[]);
+    let failed = stdout_json(&manage_in(
         dir.path(),
         &[
             "deliveries",
@@ -137,7 +109,7 @@ fn the_delivery_log_lists_lines_by_filter_and_stays_within_its_cap() {
     // The good webhook's log keeps its five newest of twelve.
     let len: u64 = redis.conn().xlen("manage:deliveries:good").unwrap();
     assert_eq!(len, 5);
-    let kept = json(&manage_in(
+    let kept = stdout_json(&manage_in(
         dir.path(),
         &[
             "deliveries",
@@ -156,7 +128,7 @@ fn the_delivery_log_lists_lines_by_filter_and_stays_within_its_cap() {
         .collect();
     assert_eq!(ids.len(), 5);
     assert!(ids.iter().all(|id| *id >= 100), "{ids:?}");
-    assert!(json(&manage_in(
+    assert!(stdout_json(&manage_in(
         dir.path(),
         &["deliveries", "--status", "ok", "--webhook", "bad", "--json"]
     ))
@@ -164,7 +136,7 @@ fn the_delivery_log_lists_lines_by_filter_and_stays_within_its_cap() {
     .unwrap()
     .is_empty());
     // Newest first, across webhooks, and --since excludes what is older.
-    let all = json(&manage_in(dir.path(), &["deliveries", "--json"]));
+    let all = stdout_json(&manage_in(dir.path(), &["deliveries", "--json"]));
     let times: Vec<&str> = all
         .as_array()
         .unwrap()
@@ -174,7 +146,7 @@ fn the_delivery_log_lists_lines_by_filter_and_stays_within_its_cap() {
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted);
-    let future = json(&manage_in(
+    let future = stdout_json(&manage_in(
         dir.path(),
         &["deliveries", "--since", "2999-01-01T00:00:00Z", "--json"],
     ));
@@ -198,14 +170,14 @@ fn requeue_failed_filters_pick_exactly_their_jobs() {
         &(hook("a", &e503.base(), "")
             + &hook("b", &e404.base(), "")
             + &hook("c", "http://127.0.0.1:1/refused", "")
-            + &rule("a", "a", "")
-            + &rule("b", "b", "")
-            + &rule("c", "c", "")),
+            + &kind_rule("a-a", "a", "a", "")
+            + &kind_rule("b-b", "b", "b", "")
+            + &kind_rule("c-c", "c", "c", "")),
     );
-    let a = enqueue(dir.path(), "a", 1..3);
-    let b = enqueue(dir.path(), "b", 10..13);
-    let c = enqueue(dir.path(), "c", 20..21);
-    burst(dir.path());
+    let a = enqueue_kind(dir.path(), &[], "a", 1..3);
+    let b = enqueue_kind(dir.path(), &[], "b", 10..13);
+    let c = enqueue_kind(dir.path(), &[], "c", 20..21);
+    burst(dir.path(), &[]);
     assert_eq!(
         redis.conn().zcard::<_, u64>("rq:failed:default").unwrap(),
         6
@@ -214,7 +186,7 @@ fn requeue_failed_filters_pick_exactly_their_jobs() {
     let picked = |args: &[&str]| -> u64 {
         let mut full = vec!["requeue_failed", "--dry-run", "--json"];
         full.extend(args);
-        let report = json(&manage_in(dir.path(), &full));
+        let report = stdout_json(&manage_in(dir.path(), &full));
         assert_eq!(report["requeued"], 0);
         report["would_requeue"].as_u64().unwrap()
     };
@@ -257,7 +229,7 @@ fn requeue_failed_filters_pick_exactly_their_jobs() {
             "--json",
         ],
     );
-    let report = json(&out);
+    let report = stdout_json(&out);
     assert_eq!(report["requeued"], 2);
     assert_eq!(report["queues"]["default"], 2);
     let bad = manage_in(dir.path(), &["requeue_failed", "--status-code", "5x"]);
@@ -309,11 +281,11 @@ fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
         &redis,
         &(hook("h", &endpoint.base(), "")
             + &hook("f", &failing.base(), "breaker_failures = 100")
-            + &rule("h", "a", "")
-            + &rule("f", "b", "")),
+            + &kind_rule("h-a", "h", "a", "")
+            + &kind_rule("f-b", "f", "b", "")),
     );
-    enqueue(dir.path(), "a", 1..8);
-    enqueue(dir.path(), "b", 100..102);
+    enqueue_kind(dir.path(), &[], "a", 1..8);
+    enqueue_kind(dir.path(), &[], "b", 100..102);
     let worker = Running::start_in(
         dir.path(),
         &[
@@ -491,7 +463,7 @@ fn a_delivery_continues_the_trace_of_its_change() {
     let endpoint = Endpoint::start();
     let dir = project(
         &redis,
-        &(hook("h", &endpoint.base(), "") + &rule("h", "a", "")),
+        &(hook("h", &endpoint.base(), "") + &kind_rule("h-a", "h", "a", "")),
     );
     let given = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let out = manage_in(
@@ -513,7 +485,7 @@ fn a_delivery_continues_the_trace_of_its_change() {
     let meta: String = redis.conn().hget(format!("rq:job:{id}"), "meta").unwrap();
     assert_eq!(meta, format!("{{\"traceparent\":\"{given}\"}}"));
     // Without one, a new trace starts.
-    enqueue(dir.path(), "a", 2..3);
+    enqueue_kind(dir.path(), &[], "a", 2..3);
     let out = manage_in(dir.path(), &["rqworker", "--burst", "default"]);
     assert!(out.status.success());
     let requests = endpoint.requests();
@@ -558,11 +530,11 @@ fn the_webhooks_view_shows_rates_and_charts() {
     let endpoint = Endpoint::start();
     let dir = project(
         &redis,
-        &(hook("h", &endpoint.base(), "") + &rule("h", "a", "")),
+        &(hook("h", &endpoint.base(), "") + &kind_rule("h-a", "h", "a", "")),
     );
     endpoint.answer_next(&[500, 500]);
-    enqueue(dir.path(), "a", 1..11);
-    burst(dir.path());
+    enqueue_kind(dir.path(), &[], "a", 1..11);
+    burst(dir.path(), &[]);
     let server = Running::start_in(dir.path(), &["background_tasks", "--bind", "127.0.0.1:0"]);
     let url = support::background_tasks_url(&server);
     let (base, token) = url.split_once("/?token=").unwrap();

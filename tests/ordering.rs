@@ -4,13 +4,13 @@
 
 mod support;
 
-use std::{collections::HashMap, path::Path, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use redis::Commands;
 use support::{
     endpoint::Endpoint,
-    hooks::{hook, project, write_config},
-    run, run_with_input, stderr, wait_until, RedisServer, Running,
+    hooks::{enqueue_site_events, hook, project, write_config},
+    run, stderr, wait_until, RedisServer, Running,
 };
 
 /// A rule sending every change of a site to webhook `h`.
@@ -27,21 +27,6 @@ fn project_for(
         redis,
         &(hook("h", &format!("{}/hook", endpoint.base()), extra) + RULE + rule_extra),
     )
-}
-
-/// Enqueues `events` (`(site id, event)`) in one `enqueue_event --lines` batch.
-fn enqueue(dir: &Path, events: &[(u64, &str)]) {
-    let lines: String = events
-        .iter()
-        .map(|(id, event)| {
-            format!("{{\"object_type\": \"dcim.site\", \"event\": \"{event}\", \"data\": {{\"id\": {id}, \"name\": \"site {id}\"}}}}\n")
-        })
-        .collect();
-    let out = run_with_input(
-        support::manage(dir).args(["-v", "0", "enqueue_event", "--lines"]),
-        lines.as_bytes(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 /// The events each site's deliveries carried, in the order they arrived, and the 2XX ones
@@ -76,7 +61,7 @@ fn three_hundred_sites_keep_their_order_across_four_workers() {
         }
     }
     // One batch holds every site's three events, so each site's chain is built within it.
-    enqueue(dir.path(), &events);
+    enqueue_site_events(dir.path(), &events);
     assert_eq!(
         deferred(&redis),
         600,
@@ -134,7 +119,7 @@ fn an_update_waits_for_its_creation_through_a_retry() {
     let endpoint = Endpoint::start();
     let dir = project_for(&redis, &endpoint, "", "retry = { max = 2 }\n");
     endpoint.answer_next(&[503]);
-    enqueue(dir.path(), &[(7, "created"), (7, "updated")]);
+    enqueue_site_events(dir.path(), &[(7, "created"), (7, "updated")]);
     assert_eq!(deferred(&redis), 1);
     let mut worker = Running::start_in(
         dir.path(),
@@ -170,7 +155,7 @@ fn order_holds_across_a_killed_worker() {
     let endpoint = Endpoint::start();
     endpoint.set_delay(Duration::from_secs(3));
     let dir = project_for(&redis, &endpoint, "", "");
-    enqueue(
+    enqueue_site_events(
         dir.path(),
         &[(1, "created"), (1, "updated"), (1, "deleted")],
     );
@@ -208,7 +193,7 @@ fn unordered_webhooks_deliver_one_object_side_by_side() {
     let endpoint = Endpoint::start();
     endpoint.set_delay(Duration::from_millis(500));
     let dir = project_for(&redis, &endpoint, "ordering = \"none\"", "");
-    enqueue(
+    enqueue_site_events(
         dir.path(),
         &[(1, "created"), (1, "updated"), (1, "deleted")],
     );
@@ -229,7 +214,7 @@ fn unordered_webhooks_deliver_one_object_side_by_side() {
         &redis.url(),
         &(hook("h", &format!("{}/hook", ordered.base()), "") + RULE),
     );
-    enqueue(
+    enqueue_site_events(
         dir.path(),
         &[(1, "created"), (1, "updated"), (1, "deleted")],
     );
@@ -248,7 +233,7 @@ fn python_rq_runs_an_ordered_chain_and_counts_what_waits() {
     let redis = RedisServer::start();
     let endpoint = Endpoint::start();
     let dir = project_for(&redis, &endpoint, "", "");
-    enqueue(
+    enqueue_site_events(
         dir.path(),
         &[(3, "created"), (3, "updated"), (3, "deleted")],
     );

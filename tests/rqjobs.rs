@@ -11,20 +11,15 @@ use support::{
     fixtures::{self, *},
     manage_on,
     rq::status,
-    stderr, stdout, wait_until, RedisServer, Running,
+    stderr, stdout, stdout_json, wait_until, RedisServer, Running,
 };
-
-fn json(out: &std::process::Output) -> Value {
-    assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
 
 #[test]
 fn rqjobs_lists_every_status_ours_pythons_and_malformed_jobs() {
     let redis = RedisServer::start();
     let jobs = fixtures::every_status(&redis);
 
-    let all = json(&manage_on(&redis, &["rqjobs", "--json", "--limit", "1000"]));
+    let all = stdout_json(&manage_on(&redis, &["rqjobs", "--json", "--limit", "1000"]));
     let listed = all["jobs"].as_array().unwrap();
     assert_eq!(all["total"].as_u64().unwrap(), listed.len() as u64);
     let by_id: HashMap<&str, &Value> = listed
@@ -78,7 +73,7 @@ fn rqjobs_lists_every_status_ours_pythons_and_malformed_jobs() {
         .unwrap()
         .ends_with('Z'));
 
-    let failed = json(&manage_on(
+    let failed = stdout_json(&manage_on(
         &redis,
         &[
             "rqjobs", "--json", "--queue", "default", "--status", "failed",
@@ -101,7 +96,7 @@ fn rqjobs_lists_every_status_ours_pythons_and_malformed_jobs() {
     assert_eq!(ids, expected);
 
     // Both flags repeat: jobs of either queue, in either status.
-    let both = json(&manage_on(
+    let both = stdout_json(&manage_on(
         &redis,
         &[
             "rqjobs", "--json", "--queue", "default", "--queue", "pyq", "--status", "failed",
@@ -176,7 +171,7 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
         assert!(text.contains(&expected), "{expected:?} in\n{text}");
     }
 
-    let finished = json(&manage_on(&redis, &["rqjob", &jobs.finished, "--json"]));
+    let finished = stdout_json(&manage_on(&redis, &["rqjob", &jobs.finished, "--json"]));
     assert_eq!(finished["status"], "finished");
     assert_eq!(finished["function"], "manage.echo");
     assert_eq!(finished["args"], serde_json::json!([1, 2]));
@@ -201,7 +196,7 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
         text.contains("secret='********'"),
         "even in the description:\n{text}"
     );
-    let webhook = json(&manage_on(&redis, &["rqjob", &jobs.webhook, "--json"]));
+    let webhook = stdout_json(&manage_on(&redis, &["rqjob", &jobs.webhook, "--json"]));
     assert_eq!(webhook["webhook"]["name"], "site-hook");
     assert_eq!(webhook["webhook"]["object_type"], "dcim.site");
     assert_eq!(webhook["kwargs"]["headers"]["Authorization"], "********");
@@ -228,7 +223,7 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
         !configured.to_string().contains("pw1234") && !configured.to_string().contains("topsecret")
     );
 
-    let python = json(&manage_on(&redis, &["rqjob", PY_FAILED, "--json"]));
+    let python = stdout_json(&manage_on(&redis, &["rqjob", PY_FAILED, "--json"]));
     assert_eq!(python["function"], "tasks.boom");
     assert_eq!(python["args"], serde_json::json!(["x"]));
     let failure = python["failure"].as_str().unwrap();
@@ -236,9 +231,9 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
         failure.starts_with("Traceback") && failure.contains("ValueError: boom: x"),
         "{failure}"
     );
-    let python = json(&manage_on(&redis, &["rqjob", PY_FINISHED, "--json"]));
+    let python = stdout_json(&manage_on(&redis, &["rqjob", PY_FINISHED, "--json"]));
     assert_eq!(python["result"]["return_value"], 5);
-    let scheduled = json(&manage_on(&redis, &["rqjob", PY_SCHEDULED, "--json"]));
+    let scheduled = stdout_json(&manage_on(&redis, &["rqjob", PY_SCHEDULED, "--json"]));
     assert_eq!(scheduled["status"], "scheduled");
 
     let retrying = stdout(&manage_on(&redis, &["rqjob", &jobs.retrying]));
@@ -257,7 +252,7 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
         let out = manage_on(&redis, &["rqjob", id]);
         assert!(out.status.success(), "{id}: {}", stderr(&out));
         assert!(stdout(&out).contains(expected), "{id}:\n{}", stdout(&out));
-        let out = json(&manage_on(&redis, &["rqjob", id, "--json"]));
+        let out = stdout_json(&manage_on(&redis, &["rqjob", id, "--json"]));
         assert!(!out["problems"].as_array().unwrap().is_empty(), "{id}");
     }
 
@@ -301,7 +296,7 @@ fn rqjob_actions_change_redis_and_refuse_what_does_not_apply() {
     );
 
     let out = manage_on(&redis, &["rqjob", PY_FAILED, "--requeue", "--json"]);
-    let value = json(&out);
+    let value = stdout_json(&out);
     assert_eq!(value["action"], "requeue");
     assert_eq!(value["queue"], "pyq");
     assert_eq!(
@@ -386,7 +381,7 @@ fn rqjob_stop_reaches_the_worker_running_the_job() {
     let mut conn = redis.conn();
     let _worker = Running::start(&redis, &["rqworker", "--name", "sleeper", "slow"]);
     assert!(wait_until(Duration::from_secs(15), || status(&redis, &id) == "started"));
-    let stats = json(&manage_on(&redis, &["rqstats", "--json"]));
+    let stats = stdout_json(&manage_on(&redis, &["rqstats", "--json"]));
     let worker = &stats["workers"][0];
     assert_eq!(worker["name"], "sleeper");
     assert_eq!(worker["state"], "busy");
@@ -423,7 +418,7 @@ fn rqstats_counts_every_registry_and_shows_workers() {
         .as_deref()
         == Some("idle")));
 
-    let stats = json(&manage_on(&redis, &["rqstats", "--json"]));
+    let stats = stdout_json(&manage_on(&redis, &["rqstats", "--json"]));
     let queues = stats["queues"].as_array().unwrap();
     let names: Vec<&str> = queues.iter().map(|q| q["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["default", "high", "pyq"]);
@@ -457,7 +452,7 @@ fn rqstats_counts_every_registry_and_shows_workers() {
         .unwrap()
         .ends_with('Z'));
     assert_eq!(stats["suspended"], false);
-    let by_id = json(&manage_on(&redis, &["rqjobs", "--json", "--limit", "1000"]));
+    let by_id = stdout_json(&manage_on(&redis, &["rqjobs", "--json", "--limit", "1000"]));
     let listed: Vec<&str> = by_id["jobs"]
         .as_array()
         .unwrap()

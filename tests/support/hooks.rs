@@ -5,10 +5,11 @@
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
+    ops::Range,
     path::Path,
 };
 
-use super::{run, stderr, stdout, RedisServer};
+use super::{run, run_with_input, stderr, stdout, RedisServer};
 
 /// A working directory with a manage.toml for `redis` plus `extra` TOML.
 pub fn project(redis: &RedisServer, extra: &str) -> tempfile::TempDir {
@@ -52,6 +53,53 @@ pub fn hook(name: &str, url: &str, extra: &str) -> String {
 /// An `[[event_rules]]` entry sending `webhook` for created and updated sites.
 pub fn rule(webhook: &str, extra: &str) -> String {
     format!("[[event_rules]]\nname = \"rule-{webhook}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\", \"updated\"]\nwebhook = \"{webhook}\"\n{extra}\n")
+}
+
+/// An `[[event_rules]]` entry named `name` sending to `webhook` the site creations whose `kind`
+/// attribute is `kind`. Tests that run several webhooks side by side give each its own kind of
+/// site, so every event reaches exactly one webhook and a test can tell them apart; the rule's
+/// name is the caller's because the tests assert on it under different conventions.
+pub fn kind_rule(name: &str, webhook: &str, kind: &str, extra: &str) -> String {
+    format!("[[event_rules]]\nname = \"{name}\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"created\"]\nwebhook = \"{webhook}\"\nconditions = {{ attr = \"kind\", value = \"{kind}\" }}\n{extra}\n")
+}
+
+/// Global flags for [`enqueue_lines`] that keep a batch of hundreds of events from logging a
+/// line each, which would only slow the test down.
+pub const QUIET: &[&str] = &["-v", "0"];
+
+/// Enqueues JSON `lines` in one `enqueue_event --lines` batch, with global `flags` (`-v 0` to
+/// see [`QUIET`]) before the command, and returns the job ids it
+/// printed: one process for many events keeps tests that need hundreds of jobs fast.
+pub fn enqueue_lines(dir: &Path, flags: &[&str], lines: &str) -> Vec<String> {
+    let out = run_with_input(
+        super::manage(dir)
+            .args(flags)
+            .args(["enqueue_event", "--lines"]),
+        lines.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+/// Enqueues site creations of `kind` (see [`kind_rule`]) with ids `ids`, with global `flags`,
+/// and returns the job ids: how a test feeds one webhook among several a known number of jobs.
+pub fn enqueue_kind(dir: &Path, flags: &[&str], kind: &str, ids: Range<u64>) -> Vec<String> {
+    let lines: String = ids
+        .map(|id| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {id}, \"kind\": \"{kind}\"}}}}\n"))
+        .collect();
+    enqueue_lines(dir, flags, &lines)
+}
+
+/// Enqueues `events` (`(site id, event)`, each site named `site <id>`) in one quiet batch, in
+/// the order given: what per-object ordering tests need to interleave several sites' changes.
+pub fn enqueue_site_events(dir: &Path, events: &[(u64, &str)]) {
+    let lines: String = events
+        .iter()
+        .map(|(id, event)| {
+            format!("{{\"object_type\": \"dcim.site\", \"event\": \"{event}\", \"data\": {{\"id\": {id}, \"name\": \"site {id}\"}}}}\n")
+        })
+        .collect();
+    enqueue_lines(dir, QUIET, &lines);
 }
 
 /// Enqueues one site event (`created`, `updated`, …) by user `admin` with request id `req-1`,

@@ -387,6 +387,19 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Standard output of a command that must have succeeded, parsed as JSON: how tests read the
+/// `--json` reports (`rqjobs`, `rqjob`, `deliveries`, …) that are the commands' stable
+/// interface. A failure shows everything the command said.
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(output),
+        stderr(output)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
+}
+
 /// Polls `check` until it holds or `timeout` passes; returns whether it held.
 pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

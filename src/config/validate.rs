@@ -8,10 +8,21 @@ impl Settings {
     /// Every problem in the settings; empty means usable.
     pub fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
+        self.connection_problems(&mut problems);
+        self.worker_problems(&mut problems);
+        self.webhook_problems(&mut problems);
+        self.listener_problems(&mut problems);
+        self.retention_problems(&mut problems);
+        problems
+    }
+
+    /// How `manage` reaches Redis and the webhooks' servers: checked first, as nothing else
+    /// works without them.
+    fn connection_problems(&self, problems: &mut Vec<Problem>) {
         if let Err(e) = crate::redis_url::RedisTarget::parse(&self.redis.url) {
             problems.push(Problem::new("redis.url", e));
         }
-        self.redis_tls_problems(&mut problems);
+        self.redis_tls_problems(problems);
         if !self.http.proxy.is_empty() && url::Url::parse(&self.http.proxy).is_err() {
             problems.push(Problem::new(
                 "http.proxy",
@@ -37,6 +48,11 @@ impl Settings {
                 ));
             }
         }
+    }
+
+    /// `[worker]`: values a worker would accept at start and then misbehave with (no queue to
+    /// listen to, nothing running at once, a TTL Redis would reject).
+    fn worker_problems(&self, problems: &mut Vec<Problem>) {
         if self.worker.concurrency == 0 {
             problems.push(Problem::new(
                 "worker.concurrency",
@@ -60,6 +76,11 @@ impl Settings {
                 "expected at least one queue name",
             ));
         }
+    }
+
+    /// `[[webhooks]]` and `[[event_rules]]`, each problem filed under the section whose entry
+    /// it names so `check` points at the right table.
+    fn webhook_problems(&self, problems: &mut Vec<Problem>) {
         for problem in crate::webhooks::validate(
             &self.webhooks,
             &self.event_rules,
@@ -72,6 +93,11 @@ impl Settings {
             };
             problems.push(Problem::entry(section, problem));
         }
+    }
+
+    /// The addresses the servers listen on and the tokens that guard them: caught here, a bad
+    /// one fails `check` instead of a server at start, and a short token is never accepted.
+    fn listener_problems(&self, problems: &mut Vec<Problem>) {
         if !self.worker.metrics_bind.is_empty() {
             if let Err(e) = super::listen_address(&self.worker.metrics_bind) {
                 problems.push(Problem::new("worker.metrics_bind", e));
@@ -101,6 +127,11 @@ impl Settings {
                 "expected at least 16 characters (or empty, to generate one at start)",
             ));
         }
+    }
+
+    /// `[history]` limits, where a zero would silently keep nothing (turning history off is
+    /// `enabled = false`), and the UI's refresh interval, which has an upper bound.
+    fn retention_problems(&self, problems: &mut Vec<Problem>) {
         for (key, value) in [
             ("history.max_per_webhook", self.history.max_per_webhook),
             ("history.days", self.history.days),
@@ -121,7 +152,6 @@ impl Settings {
                 ),
             ));
         }
-        problems
     }
 
     /// `[redis] ca_file`, `client_cert` and `client_key`: readable PEM of the right kind, a

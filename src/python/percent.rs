@@ -34,6 +34,30 @@ struct Args<'a> {
 }
 
 impl<'a> Args<'a> {
+    /// CPython's starting state: a tuple is read item by item; any other single value is the
+    /// one argument, and also the mapping `%(key)s` reads when it is a map or a sequence.
+    fn new(args: PercentArgs<'a>) -> Self {
+        let (index, len) = match args {
+            PercentArgs::Tuple(items) => (0, items.len() as isize),
+            PercentArgs::Single(_) => (-2, -1),
+        };
+        let mapping = match args {
+            PercentArgs::Single(value)
+                if matches!(value.kind(), ValueKind::Map | ValueKind::Seq)
+                    && value.downcast_object_ref::<Tuple>().is_none() =>
+            {
+                Some(value)
+            }
+            _ => None,
+        };
+        Args {
+            args,
+            mapping,
+            index,
+            len,
+        }
+    }
+
     fn next(&mut self) -> Result<Value, String> {
         if self.index < self.len {
             let at = self.index;
@@ -60,29 +84,10 @@ struct Spec {
 
 /// `format % args`.
 pub fn percent_format(format: &str, args: PercentArgs<'_>) -> Result<String, String> {
-    let (index, len) = match args {
-        PercentArgs::Tuple(items) => (0, items.len() as isize),
-        PercentArgs::Single(_) => (-2, -1),
-    };
-    let mapping = match args {
-        PercentArgs::Single(value)
-            if matches!(value.kind(), ValueKind::Map | ValueKind::Seq)
-                && value.downcast_object_ref::<Tuple>().is_none() =>
-        {
-            Some(value)
-        }
-        _ => None,
-    };
-    let mut args = Args {
-        args,
-        mapping,
-        index,
-        len,
-    };
+    let mut args = Args::new(args);
     let chars: Vec<char> = format.chars().collect();
     let mut out = String::with_capacity(format.len() + 16);
     let mut at = 0;
-    let incomplete = || "ValueError: incomplete format".to_string();
     while at < chars.len() {
         if chars[at] != '%' {
             out.push(chars[at]);
@@ -92,58 +97,11 @@ pub fn percent_format(format: &str, args: PercentArgs<'_>) -> Result<String, Str
         at += 1;
         let mut keyed: Option<Value> = None;
         if chars.get(at) == Some(&'(') {
-            let Some(mapping) = args.mapping else {
-                return Err("TypeError: format requires a mapping".into());
-            };
-            let mut depth = 1;
-            let start = at + 1;
-            at += 1;
-            while at < chars.len() && depth > 0 {
-                match chars[at] {
-                    '(' => depth += 1,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                at += 1;
-            }
-            if depth > 0 {
-                return Err("ValueError: incomplete format key".into());
-            }
-            let key: String = chars[start..at - 1].iter().collect();
-            let value = mapping
-                .get_item(&Value::from(key.as_str()))
-                .unwrap_or_default();
-            if value.is_undefined() {
-                let mut text = String::from("KeyError: ");
-                super::str_repr(&key, &mut text);
-                return Err(text);
-            }
-            keyed = Some(value);
-            args.len = -1;
-            args.index = -2;
+            keyed = Some(mapping_key(&chars, &mut at, &mut args)?);
         }
-        let mut spec = Spec::default();
-        while let Some(&c) = chars.get(at) {
-            match c {
-                '-' => spec.left = true,
-                '+' => spec.plus = true,
-                ' ' => spec.space = true,
-                '#' => spec.alternate = true,
-                '0' => spec.zero = true,
-                _ => break,
-            }
-            at += 1;
-        }
-        spec.width = number(&chars, &mut at, &mut args, "width")?;
-        if chars.get(at) == Some(&'.') {
-            at += 1;
-            spec.precision = Some(number(&chars, &mut at, &mut args, "precision")?.unwrap_or(0));
-        }
-        while matches!(chars.get(at), Some('h' | 'l' | 'L')) {
-            at += 1;
-        }
+        let spec = read_spec(&chars, &mut at, &mut args)?;
         let Some(&conversion) = chars.get(at) else {
-            return Err(incomplete());
+            return Err("ValueError: incomplete format".to_string());
         };
         at += 1;
         if conversion == '%' {
@@ -161,6 +119,68 @@ pub fn percent_format(format: &str, args: PercentArgs<'_>) -> Result<String, Str
         return Err("TypeError: not all arguments converted during string formatting".into());
     }
     Ok(out)
+}
+
+/// The value of a `%(key)` at `at` (on its `(`), leaving `at` after the `)`. Keys nest
+/// parentheses as CPython's do, and once a key is read the conversion no longer takes
+/// positional arguments, which CPython marks by resetting `argidx`/`arglen`.
+fn mapping_key(chars: &[char], at: &mut usize, args: &mut Args<'_>) -> Result<Value, String> {
+    let Some(mapping) = args.mapping else {
+        return Err("TypeError: format requires a mapping".into());
+    };
+    let mut depth = 1;
+    let start = *at + 1;
+    *at += 1;
+    while *at < chars.len() && depth > 0 {
+        match chars[*at] {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        *at += 1;
+    }
+    if depth > 0 {
+        return Err("ValueError: incomplete format key".into());
+    }
+    let key: String = chars[start..*at - 1].iter().collect();
+    let value = mapping
+        .get_item(&Value::from(key.as_str()))
+        .unwrap_or_default();
+    if value.is_undefined() {
+        let mut text = String::from("KeyError: ");
+        super::str_repr(&key, &mut text);
+        return Err(text);
+    }
+    args.len = -1;
+    args.index = -2;
+    Ok(value)
+}
+
+/// The flags, width, precision and (ignored) length modifier between `%` and the conversion
+/// character, leaving `at` on the conversion; a `*` width or precision takes the next argument,
+/// so it is read in order with the values.
+fn read_spec(chars: &[char], at: &mut usize, args: &mut Args<'_>) -> Result<Spec, String> {
+    let mut spec = Spec::default();
+    while let Some(&c) = chars.get(*at) {
+        match c {
+            '-' => spec.left = true,
+            '+' => spec.plus = true,
+            ' ' => spec.space = true,
+            '#' => spec.alternate = true,
+            '0' => spec.zero = true,
+            _ => break,
+        }
+        *at += 1;
+    }
+    spec.width = number(chars, at, args, "width")?;
+    if chars.get(*at) == Some(&'.') {
+        *at += 1;
+        spec.precision = Some(number(chars, at, args, "precision")?.unwrap_or(0));
+    }
+    while matches!(chars.get(*at), Some('h' | 'l' | 'L')) {
+        *at += 1;
+    }
+    Ok(spec)
 }
 
 /// A width or precision: digits, or `*` for the next argument.
@@ -192,101 +212,119 @@ fn number(
         .map_err(|_| format!("ValueError: {what} too big"))
 }
 
+/// One conversion of `value`, dispatched by kind as CPython's `unicode_format_arg_output`
+/// does; `index` is the conversion character's position, for the error Python gives.
 fn convert(conversion: char, value: &Value, spec: &Spec, index: usize) -> Result<String, String> {
     match conversion {
-        's' | 'r' | 'a' => {
-            let mut text = match conversion {
-                's' => str(value).into_owned(),
-                _ => {
-                    let mut text = String::new();
-                    repr(value, &mut text);
-                    if conversion == 'a' {
-                        text = ascii(&text);
-                    }
-                    text
-                }
-            };
-            if let Some(precision) = spec.precision {
-                text = text.chars().take(precision).collect();
-            }
-            Ok(pad(String::new(), text, spec, false))
-        }
-        'c' => {
-            let text = if let Some(text) = value.as_str() {
-                if text.chars().count() != 1 {
-                    return Err("TypeError: %c requires int or char".into());
-                }
-                text.to_string()
-            } else if value.is_integer() {
-                let code = value.as_i64().unwrap_or(-1);
-                match u32::try_from(code).ok().and_then(char::from_u32) {
-                    Some(c) => c.to_string(),
-                    None => return Err("OverflowError: %c arg not in range(0x110000)".into()),
-                }
-            } else {
-                return Err("TypeError: %c requires int or char".into());
-            };
-            Ok(pad(String::new(), text, spec, false))
-        }
-        'd' | 'i' | 'u' | 'o' | 'x' | 'X' => {
-            let integer = integer_value(conversion, value)?;
-            let (negative, magnitude) = (integer < 0, integer.unsigned_abs());
-            let (prefix, mut digits) = match conversion {
-                'o' => ("0o", format!("{magnitude:o}")),
-                'x' => ("0x", format!("{magnitude:x}")),
-                'X' => ("0X", format!("{magnitude:X}")),
-                _ => ("", magnitude.to_string()),
-            };
-            if let Some(precision) = spec.precision {
-                while digits.len() < precision {
-                    digits.insert(0, '0');
-                }
-            }
-            let mut head = sign(negative, spec).to_string();
-            if spec.alternate {
-                head.push_str(prefix);
-            }
-            Ok(pad(head, digits, spec, true))
-        }
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' => {
-            let number = match value.kind() {
-                ValueKind::Number | ValueKind::Bool => f64::try_from(value.clone()).unwrap_or(0.0),
-                _ => {
-                    return Err(format!(
-                        "TypeError: must be real number, not {}",
-                        type_name(value)
-                    ))
-                }
-            };
-            let precision = spec.precision.unwrap_or(6);
-            let mut digits = if number.is_finite() {
-                match conversion {
-                    'e' | 'E' => exponent_form(number.abs(), precision),
-                    'f' | 'F' => format!("{:.precision$}", number.abs()),
-                    _ => general_form(number.abs(), precision, spec.alternate),
-                }
-            } else if number.is_nan() {
-                "nan".into()
-            } else {
-                "inf".into()
-            };
-            if spec.alternate && !digits.contains('.') && number.is_finite() {
-                match digits.find('e') {
-                    Some(e) => digits.insert(e, '.'),
-                    None => digits.push('.'),
-                }
-            }
-            if conversion.is_ascii_uppercase() {
-                digits = digits.to_ascii_uppercase();
-            }
-            let negative = number.is_sign_negative() && !number.is_nan();
-            Ok(pad(sign(negative, spec).to_string(), digits, spec, true))
-        }
+        's' | 'r' | 'a' => Ok(convert_text(conversion, value, spec)),
+        'c' => convert_char(value, spec),
+        'd' | 'i' | 'u' | 'o' | 'x' | 'X' => convert_integer(conversion, value, spec),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' => convert_float(conversion, value, spec),
         other => Err(format!(
             "ValueError: unsupported format character '{other}' (0x{:x}) at index {index}",
             other as u32
         )),
     }
+}
+
+/// `%s`, `%r`, `%a`: Python's `str`, `repr` or `ascii`, cut to the precision; never fails,
+/// since every value has a text form.
+fn convert_text(conversion: char, value: &Value, spec: &Spec) -> String {
+    let mut text = match conversion {
+        's' => str(value).into_owned(),
+        _ => {
+            let mut text = String::new();
+            repr(value, &mut text);
+            if conversion == 'a' {
+                text = ascii(&text);
+            }
+            text
+        }
+    };
+    if let Some(precision) = spec.precision {
+        text = text.chars().take(precision).collect();
+    }
+    pad(String::new(), text, spec, false)
+}
+
+/// `%c`: a one-character string as is, or an integer as the code point it names, with Python's
+/// errors for anything else.
+fn convert_char(value: &Value, spec: &Spec) -> Result<String, String> {
+    let text = if let Some(text) = value.as_str() {
+        if text.chars().count() != 1 {
+            return Err("TypeError: %c requires int or char".into());
+        }
+        text.to_string()
+    } else if value.is_integer() {
+        let code = value.as_i64().unwrap_or(-1);
+        match u32::try_from(code).ok().and_then(char::from_u32) {
+            Some(c) => c.to_string(),
+            None => return Err("OverflowError: %c arg not in range(0x110000)".into()),
+        }
+    } else {
+        return Err("TypeError: %c requires int or char".into());
+    };
+    Ok(pad(String::new(), text, spec, false))
+}
+
+/// `%d %i %u %o %x %X`: the sign apart from the digits, so that zero padding goes between them
+/// and `#` puts the base's prefix after the sign, as Python does.
+fn convert_integer(conversion: char, value: &Value, spec: &Spec) -> Result<String, String> {
+    let integer = integer_value(conversion, value)?;
+    let (negative, magnitude) = (integer < 0, integer.unsigned_abs());
+    let (prefix, mut digits) = match conversion {
+        'o' => ("0o", format!("{magnitude:o}")),
+        'x' => ("0x", format!("{magnitude:x}")),
+        'X' => ("0X", format!("{magnitude:X}")),
+        _ => ("", magnitude.to_string()),
+    };
+    if let Some(precision) = spec.precision {
+        while digits.len() < precision {
+            digits.insert(0, '0');
+        }
+    }
+    let mut head = sign(negative, spec).to_string();
+    if spec.alternate {
+        head.push_str(prefix);
+    }
+    Ok(pad(head, digits, spec, true))
+}
+
+/// `%e %E %f %F %g %G`: formatted from the magnitude with the sign added apart (so `-0.0`
+/// and zero padding come out as Python's), `inf`/`nan` spelled as Python spells them.
+fn convert_float(conversion: char, value: &Value, spec: &Spec) -> Result<String, String> {
+    let number = match value.kind() {
+        ValueKind::Number | ValueKind::Bool => f64::try_from(value.clone()).unwrap_or(0.0),
+        _ => {
+            return Err(format!(
+                "TypeError: must be real number, not {}",
+                type_name(value)
+            ))
+        }
+    };
+    let precision = spec.precision.unwrap_or(6);
+    let mut digits = if number.is_finite() {
+        match conversion {
+            'e' | 'E' => exponent_form(number.abs(), precision),
+            'f' | 'F' => format!("{:.precision$}", number.abs()),
+            _ => general_form(number.abs(), precision, spec.alternate),
+        }
+    } else if number.is_nan() {
+        "nan".into()
+    } else {
+        "inf".into()
+    };
+    if spec.alternate && !digits.contains('.') && number.is_finite() {
+        match digits.find('e') {
+            Some(e) => digits.insert(e, '.'),
+            None => digits.push('.'),
+        }
+    }
+    if conversion.is_ascii_uppercase() {
+        digits = digits.to_ascii_uppercase();
+    }
+    let negative = number.is_sign_negative() && !number.is_nan();
+    Ok(pad(sign(negative, spec).to_string(), digits, spec, true))
 }
 
 fn integer_value(conversion: char, value: &Value) -> Result<i128, String> {

@@ -162,32 +162,13 @@ pub fn describe(settings: &Settings, job: &Job, result: Option<LatestResult>) ->
     if let Err(reason) = job.status() {
         problems.push(reason);
     }
-    let timeout = match job.int("timeout") {
-        Ok(_) => field(job, "timeout"),
-        Err(reason) => {
-            problems.push(reason.clone());
-            Some(decode::undecodable(reason))
-        }
-    };
+    let timeout = checked_timeout(job, &mut problems);
     let retry = job.retry().unwrap_or_else(|reason| {
         problems.push(reason);
         None
     });
-    let meta = job.fields.get("meta").map(|raw| {
-        crate::rq::serializer::parse_python_json(raw)
-            .map(|v| decode::redact(&v))
-            .unwrap_or_else(|e| {
-                problems.push(format!("meta: {e}"));
-                Value::String(decode::undecodable(e))
-            })
-    });
-    for name in ["created_at", "enqueued_at", "started_at", "ended_at"] {
-        if let Some(text) = field(job, name) {
-            if crate::rq::timestamp::parse(&text).is_none() {
-                problems.push(format!("field '{name}' is {text:?}, not a timestamp"));
-            }
-        }
-    }
+    let meta = checked_meta(job, &mut problems);
+    timestamp_problems(job, &mut problems);
     if let Some(error) = result.as_ref().and_then(|r| r.return_value_error.clone()) {
         problems.push(error);
     }
@@ -228,6 +209,43 @@ pub fn describe(settings: &Settings, job: &Job, result: Option<LatestResult>) ->
         attempts: Vec::new(),
         result,
         problems,
+    }
+}
+
+/// The stored timeout as shown, or, when it is not a number, the reason in its place (and among
+/// the problems): a job a worker cannot time is still shown whole.
+fn checked_timeout(job: &Job, problems: &mut Vec<String>) -> Option<String> {
+    match job.int("timeout") {
+        Ok(_) => field(job, "timeout"),
+        Err(reason) => {
+            problems.push(reason.clone());
+            Some(decode::undecodable(reason))
+        }
+    }
+}
+
+/// The job's `meta` with secrets hidden, or, when it is not Python's JSON, the reason in its
+/// place (and among the problems), so one bad field never hides the rest of the job.
+fn checked_meta(job: &Job, problems: &mut Vec<String>) -> Option<Value> {
+    job.fields.get("meta").map(|raw| {
+        crate::rq::serializer::parse_python_json(raw)
+            .map(|v| decode::redact(&v))
+            .unwrap_or_else(|e| {
+                problems.push(format!("meta: {e}"));
+                Value::String(decode::undecodable(e))
+            })
+    })
+}
+
+/// Timestamps are shown as stored, so one RQ cannot read is named among the problems rather
+/// than silently passed on.
+fn timestamp_problems(job: &Job, problems: &mut Vec<String>) {
+    for name in ["created_at", "enqueued_at", "started_at", "ended_at"] {
+        if let Some(text) = field(job, name) {
+            if crate::rq::timestamp::parse(&text).is_none() {
+                problems.push(format!("field '{name}' is {text:?}, not a timestamp"));
+            }
+        }
     }
 }
 

@@ -562,20 +562,7 @@ impl<'s> Walker<'s> {
                 };
                 self.used(&u.expr, how, inner);
             }
-            Expr::BinOp(b) => {
-                let (left, right) = match b.op {
-                    BinOpKind::ScAnd | BinOpKind::ScOr => (Use::Truth, Use::Truth),
-                    BinOpKind::Concat => (Use::Print, Use::Print),
-                    _ => (Use::Operand, Use::Operand),
-                };
-                self.used(&b.left, left, inner);
-                if matches!(b.op, BinOpKind::In) {
-                    self.expr(&b.right, inner);
-                } else {
-                    self.used(&b.right, right, inner);
-                }
-                self.rewrite_binop(expr, &b.op, b, depth);
-            }
+            Expr::BinOp(b) => self.binop_expr(expr, b, depth),
             Expr::Compare(c) => {
                 self.used(&c.expr, Use::Operand, inner);
                 for op in &c.ops {
@@ -593,65 +580,8 @@ impl<'s> Walker<'s> {
                     self.expr(f, inner);
                 }
             }
-            Expr::Filter(f) => {
-                self.filter_name(f.name);
-                if let Some(input) = &f.expr {
-                    let name = FILTERS
-                        .iter()
-                        .find(|n| **n == f.name)
-                        .copied()
-                        .unwrap_or("?");
-                    let lazy_input = lazy(input);
-                    match lazy_input {
-                        Some(Lazy::Generator(_)) if ITERATING.contains(&f.name) => {}
-                        Some(Lazy::Range)
-                            if ITERATING.contains(&f.name)
-                                || matches!(f.name, "length" | "count" | "last") => {}
-                        Some(kind) => self.lazy_used(input, kind, Use::Filter(name)),
-                        None => {}
-                    }
-                    self.expr(input, inner);
-                }
-                self.args(&f.args, inner);
-            }
-            Expr::Test(t) => {
-                if !TESTS.contains(&t.name) {
-                    self.refuse(format!(
-                        "is {}: there is no test named '{}' in Jinja2 (NetBox would fail with \"No test named '{}'\"){}",
-                        t.name,
-                        t.name,
-                        t.name,
-                        match t.name {
-                            "startingwith" => "; write x.startswith('…')",
-                            "endingwith" => "; write x.endswith('…')",
-                            "int" => "; write is integer",
-                            "safe" => "; write is escaped",
-                            _ => "",
-                        }
-                    ));
-                }
-                if t.name == "sameas" {
-                    let singleton = t.args.first().is_some_and(|a| match arg_expr(a) {
-                        Expr::Const(c) => {
-                            matches!(c.value.kind(), ValueKind::None | ValueKind::Bool)
-                        }
-                        _ => false,
-                    });
-                    if !singleton {
-                        self.refuse(format!(
-                            "{}: sameas compares Python object identity, which only none, true and false have here; write == instead",
-                            self.text(expr)
-                        ));
-                    }
-                }
-                if let Some(kind) = lazy(&t.expr) {
-                    if !matches!(t.name, "defined" | "undefined" | "none" | "iterable") {
-                        self.lazy_used(&t.expr, kind, Use::Truth);
-                    }
-                }
-                self.expr(&t.expr, inner);
-                self.args(&t.args, inner);
-            }
+            Expr::Filter(f) => self.filter_expr(f, inner),
+            Expr::Test(t) => self.test_expr(expr, t, inner),
             Expr::GetAttr(g) => {
                 if DICT_METHODS.contains(&g.name) {
                     let base = self.text(&g.expr);
@@ -679,6 +609,90 @@ impl<'s> Walker<'s> {
                 }
             }
         }
+    }
+
+    /// `a op b`: how each side is used depends on the operator (`and`/`or` test truth, `~`
+    /// prints, `in` only iterates its right side), and the operators minijinja computes
+    /// differently from Python are rewritten afterwards.
+    fn binop_expr(&mut self, expr: &Expr<'s>, b: &ast::BinOp<'s>, depth: isize) {
+        let inner = depth + 1;
+        let (left, right) = match b.op {
+            BinOpKind::ScAnd | BinOpKind::ScOr => (Use::Truth, Use::Truth),
+            BinOpKind::Concat => (Use::Print, Use::Print),
+            _ => (Use::Operand, Use::Operand),
+        };
+        self.used(&b.left, left, inner);
+        if matches!(b.op, BinOpKind::In) {
+            self.expr(&b.right, inner);
+        } else {
+            self.used(&b.right, right, inner);
+        }
+        self.rewrite_binop(expr, &b.op, b, depth);
+    }
+
+    /// `x|name(args)`: an unknown or refused filter is named, and a lazy input (a generator, a
+    /// range) is refused unless the filter just iterates it, where it is as good as a list.
+    fn filter_expr(&mut self, f: &ast::Filter<'s>, inner: isize) {
+        self.filter_name(f.name);
+        if let Some(input) = &f.expr {
+            let name = FILTERS
+                .iter()
+                .find(|n| **n == f.name)
+                .copied()
+                .unwrap_or("?");
+            let lazy_input = lazy(input);
+            match lazy_input {
+                Some(Lazy::Generator(_)) if ITERATING.contains(&f.name) => {}
+                Some(Lazy::Range)
+                    if ITERATING.contains(&f.name)
+                        || matches!(f.name, "length" | "count" | "last") => {}
+                Some(kind) => self.lazy_used(input, kind, Use::Filter(name)),
+                None => {}
+            }
+            self.expr(input, inner);
+        }
+        self.args(&f.args, inner);
+    }
+
+    /// `x is name(args)`: an unknown test is named with what to write instead, and `sameas`
+    /// is only allowed against the singletons whose identity Python and minijinja agree on.
+    fn test_expr(&mut self, expr: &Expr<'s>, t: &ast::Test<'s>, inner: isize) {
+        if !TESTS.contains(&t.name) {
+            self.refuse(format!(
+                "is {}: there is no test named '{}' in Jinja2 (NetBox would fail with \"No test named '{}'\"){}",
+                t.name,
+                t.name,
+                t.name,
+                match t.name {
+                    "startingwith" => "; write x.startswith('…')",
+                    "endingwith" => "; write x.endswith('…')",
+                    "int" => "; write is integer",
+                    "safe" => "; write is escaped",
+                    _ => "",
+                }
+            ));
+        }
+        if t.name == "sameas" {
+            let singleton = t.args.first().is_some_and(|a| match arg_expr(a) {
+                Expr::Const(c) => {
+                    matches!(c.value.kind(), ValueKind::None | ValueKind::Bool)
+                }
+                _ => false,
+            });
+            if !singleton {
+                self.refuse(format!(
+                    "{}: sameas compares Python object identity, which only none, true and false have here; write == instead",
+                    self.text(expr)
+                ));
+            }
+        }
+        if let Some(kind) = lazy(&t.expr) {
+            if !matches!(t.name, "defined" | "undefined" | "none" | "iterable") {
+                self.lazy_used(&t.expr, kind, Use::Truth);
+            }
+        }
+        self.expr(&t.expr, inner);
+        self.args(&t.args, inner);
     }
 
     fn filter_name(&mut self, name: &str) {

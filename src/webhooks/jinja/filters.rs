@@ -272,52 +272,135 @@ pub(super) fn html_escape(text: &str) -> String {
     out
 }
 
+/// A filter's body: its name (for argument errors), its input and its arguments. Plain
+/// function pointers, so each group below can hand back the one to run without boxing.
+type FilterFn = fn(&str, Value, &[Value]) -> Result<Value, Error>;
+
+/// One of Jinja2's filters by name. They are looked up group by group (each group answers
+/// `None` for names outside it) so that no one dispatch holds all of them.
 fn filter(state: &State, name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
-    let bound = |params: &[&str], required: usize| bind(name, args, params, required);
-    match name {
-        "abs" => {
-            bound(&[], 0)?;
-            match number(&value) {
-                Some(Number::Int(i)) => Ok(Value::from(i.abs())),
-                Some(Number::Float(f)) => Ok(Value::from(f.abs())),
-                None => Err(fail(format!(
-                    "TypeError: bad operand type for abs(): '{}'",
-                    python::type_name(&value)
-                ))),
-            }
-        }
-        "batch" => {
-            let b = bound(&["linecount", "fill_with"], 1)?;
-            let size = int_param(&b[0], 1, "linecount")?.max(1) as usize;
-            let mut rows: Vec<Value> = Vec::new();
-            let mut row: Vec<Value> = Vec::new();
-            for item in items_of(&value)? {
-                if row.len() == size {
-                    rows.push(Value::from(std::mem::take(&mut row)));
-                }
-                row.push(item);
-            }
-            if !row.is_empty() {
-                if let Some(fill) = b[1].as_ref().filter(|f| !f.is_none()) {
-                    while row.len() < size {
-                        row.push(fill.clone());
-                    }
-                }
-                rows.push(Value::from(row));
-            }
-            Ok(Value::from(rows))
-        }
-        "capitalize" => {
-            bound(&[], 0)?;
+    let _ = state;
+    let run = text_filters(name)
+        .or_else(|| conversion_filters(name))
+        .or_else(|| sequence_filters(name))
+        .or_else(|| sorting_filters(name))
+        .or_else(|| number_filters(name));
+    match run {
+        Some(run) => run(name, value, args),
+        None => Err(fail(format!("no filter named '{name}'"))),
+    }
+}
+
+/// Filters that reshape text: case, padding, trimming, replacing, indenting, truncating.
+fn text_filters(name: &str) -> Option<FilterFn> {
+    let run: FilterFn = match name {
+        "capitalize" => |name, value, args| {
+            bind(name, args, &[], 0)?;
             Ok(Value::from(methods::capitalize(&text(&value))))
-        }
-        "center" => {
-            let b = bound(&["width"], 0)?;
+        },
+        "center" => |name, value, args| {
+            let b = bind(name, args, &["width"], 0)?;
             let width = int_param(&b[0], 80, "width")?.max(0) as usize;
             Ok(Value::from(center(&text(&value), width, ' ')))
-        }
-        "count" | "length" => {
-            bound(&[], 0)?;
+        },
+        "lower" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            Ok(Value::from(text(&value).to_lowercase()))
+        },
+        "upper" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            Ok(Value::from(text(&value).to_uppercase()))
+        },
+        "title" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            Ok(Value::from(jinja_title(&text(&value))))
+        },
+        "trim" => |name, value, args| {
+            let b = bind(name, args, &["chars"], 0)?;
+            let source = text(&value);
+            Ok(Value::from(methods::strip(
+                &source,
+                b[0].as_ref(),
+                true,
+                true,
+            )?))
+        },
+        "replace" => |name, value, args| {
+            let b = bind(name, args, &["old", "new", "count"], 2)?;
+            let count = match &b[2] {
+                Some(c) if !c.is_none() => int_param(&b[2], -1, "count")?,
+                _ => -1,
+            };
+            Ok(Value::from(methods::replace(
+                &text(&value),
+                &text(b[0].as_ref().expect("required")),
+                &text(b[1].as_ref().expect("required")),
+                count,
+            )))
+        },
+        "indent" => indent_filter,
+        "truncate" => truncate_filter,
+        "wordcount" => wordcount_filter,
+        _ => return None,
+    };
+    Some(run)
+}
+
+/// Filters that turn a value into the text that is output (escaped, formatted, quoted for a
+/// URL, pretty-printed) or stand in for a missing one.
+fn conversion_filters(name: &str) -> Option<FilterFn> {
+    let run: FilterFn = match name {
+        "d" | "default" => |name, value, args| {
+            let b = bind(name, args, &["default_value", "boolean"], 0)?;
+            let use_default = value.is_undefined() || (flag(&b[1]) && !value.is_true());
+            Ok(if use_default {
+                b[0].clone().unwrap_or(Value::from(""))
+            } else {
+                value
+            })
+        },
+        "string" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            if value.kind() == ValueKind::String {
+                return Ok(value);
+            }
+            Ok(Value::from(text(&value)))
+        },
+        "pprint" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            Ok(Value::from(python::pformat(&value)))
+        },
+        "format" => format_filter,
+        "e" | "escape" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            if value.is_safe() {
+                return Ok(value);
+            }
+            Ok(Value::from_safe_string(html_escape(&text(&value))))
+        },
+        "forceescape" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            Ok(Value::from_safe_string(html_escape(&text(&value))))
+        },
+        "striptags" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            striptags(&text(&value)).map(Value::from)
+        },
+        "urlencode" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            urlencode(&value).map(Value::from)
+        },
+        _ => return None,
+    };
+    Some(run)
+}
+
+/// Filters that read a sequence (or a dict, or text) item by item: its length, ends, items,
+/// rows and columns.
+fn sequence_filters(name: &str) -> Option<FilterFn> {
+    let run: FilterFn = match name {
+        "count" | "length" => |name, value, args| {
+            bind(name, args, &[], 0)?;
             match value.kind() {
                 ValueKind::String => Ok(Value::from(
                     value.as_str().unwrap_or_default().chars().count(),
@@ -330,211 +413,24 @@ fn filter(state: &State, name: &str, value: Value, args: &[Value]) -> Result<Val
                     python::type_name(&value)
                 ))),
             }
-        }
-        "d" | "default" => {
-            let b = bound(&["default_value", "boolean"], 0)?;
-            let use_default = value.is_undefined() || (flag(&b[1]) && !value.is_true());
-            Ok(if use_default {
-                b[0].clone().unwrap_or(Value::from(""))
-            } else {
-                value
-            })
-        }
-        "dictsort" => {
-            let b = bound(&["case_sensitive", "by", "reverse"], 0)?;
-            if value.kind() != ValueKind::Map {
-                return Err(fail(format!(
-                    "AttributeError: '{}' object has no attribute 'items'",
-                    python::type_name(&value)
-                )));
-            }
-            let by_value = match b[1].as_ref().and_then(|v| v.as_str().map(str::to_owned)) {
-                None => false,
-                Some(by) if by == "key" => false,
-                Some(by) if by == "value" => true,
-                Some(_) => {
-                    return Err(fail(
-                        "FilterArgumentError: You can only sort by either \"key\" or \"value\"",
-                    ))
-                }
-            };
-            let ignore_case = !flag(&b[0]);
-            let mut pairs: Vec<(Value, Value)> = value
-                .try_iter()?
-                .map(|key| {
-                    let item = value.get_item(&key).unwrap_or_default();
-                    let sort_key = if by_value { item.clone() } else { key.clone() };
-                    let sort_key = if ignore_case {
-                        lower_if_text(sort_key)
-                    } else {
-                        sort_key
-                    };
-                    (sort_key, python::tuple(vec![key, item]))
-                })
-                .collect();
-            sort_values(&mut pairs, flag(&b[2]))?;
-            Ok(Value::from(
-                pairs.into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
-            ))
-        }
-        "e" | "escape" => {
-            bound(&[], 0)?;
-            if value.is_safe() {
-                return Ok(value);
-            }
-            Ok(Value::from_safe_string(html_escape(&text(&value))))
-        }
-        "forceescape" => {
-            bound(&[], 0)?;
-            Ok(Value::from_safe_string(html_escape(&text(&value))))
-        }
-        "filesizeformat" => {
-            let b = bound(&["binary"], 0)?;
-            let bytes = to_float(&value)?;
-            let binary = flag(&b[0]);
-            let base: f64 = if binary { 1024.0 } else { 1000.0 };
-            let prefixes = if binary {
-                ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
-            } else {
-                ["kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
-            };
-            if bytes == 1.0 {
-                return Ok(Value::from("1 Byte"));
-            }
-            if bytes < base {
-                return Ok(Value::from(format!("{} Bytes", bytes.trunc() as i128)));
-            }
-            let mut unit = base;
-            let mut prefix = prefixes[0];
-            for (i, p) in prefixes.iter().enumerate() {
-                unit = base.powi(i as i32 + 2);
-                prefix = p;
-                if bytes < unit {
-                    break;
-                }
-            }
-            Ok(Value::from(format!("{:.1} {prefix}", base * bytes / unit)))
-        }
-        "first" => {
-            bound(&[], 0)?;
+        },
+        "first" => |name, value, args| {
+            bind(name, args, &[], 0)?;
             Ok(items_of(&value)?
                 .into_iter()
                 .next()
                 .unwrap_or(Value::UNDEFINED))
-        }
-        "last" => {
-            bound(&[], 0)?;
+        },
+        "last" => |name, value, args| {
+            bind(name, args, &[], 0)?;
             Ok(items_of(&value)?.pop().unwrap_or(Value::UNDEFINED))
-        }
-        "float" => {
-            let b = bound(&["default"], 0)?;
-            Ok(match parse_float(&value) {
-                Some(f) => Value::from(f),
-                None => b[0].clone().unwrap_or(Value::from(0.0)),
-            })
-        }
-        "int" => {
-            let b = bound(&["default", "base"], 0)?;
-            let base = int_param(&b[1], 10, "base")?;
-            Ok(match parse_int(&value, base) {
-                Some(i) => Value::from(i),
-                None => b[0].clone().unwrap_or(Value::from(0)),
-            })
-        }
-        "format" => {
-            let (positional, kwargs): (&[Value], minijinja::value::Kwargs) =
-                minijinja::value::from_args(args)?;
-            let names: Vec<String> = kwargs.args().map(str::to_owned).collect();
-            if !positional.is_empty() && !names.is_empty() {
-                return Err(fail(
-                    "FilterArgumentError: can't handle positional and keyword arguments at the same time",
-                ));
-            }
-            let format = text(&value);
-            let result = if names.is_empty() {
-                python::percent_format(&format, PercentArgs::Tuple(positional))
-            } else {
-                let mapping = Value::from_iter(
-                    names
-                        .iter()
-                        .map(|n| Ok((Value::from(n.as_str()), kwargs.get::<Value>(n)?)))
-                        .collect::<Result<Vec<_>, Error>>()?,
-                );
-                python::percent_format(&format, PercentArgs::Single(&mapping))
-            };
-            result.map(Value::from).map_err(fail)
-        }
-        "groupby" => {
-            let b = bound(&["attribute", "default", "case_sensitive"], 1)?;
-            let default = b[1].clone().filter(|d| !d.is_none());
-            let key = attr_getter(b[0].as_ref(), default.clone(), !flag(&b[2]));
-            let real_key = attr_getter(b[0].as_ref(), default, false);
-            let mut keyed: Vec<(Value, Value)> = items_of(&value)?
-                .into_iter()
-                .map(|item| Ok((key(&item)?, item)))
-                .collect::<Result<_, Error>>()?;
-            sort_values(&mut keyed, false)?;
-            let mut groups: Vec<(Value, Vec<Value>)> = Vec::new();
-            for (k, item) in keyed {
-                match groups.last_mut() {
-                    Some((last, members)) if super::predicates::equal(last, &k) => {
-                        members.push(item)
-                    }
-                    _ => groups.push((k, vec![item])),
-                }
-            }
-            let groups = groups
-                .into_iter()
-                .map(|(_, members)| {
-                    let grouper = real_key(&members[0])?;
-                    Ok(python::named_tuple(
-                        vec![grouper, Value::from(members)],
-                        &["grouper", "list"],
-                    ))
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
-            Ok(Value::from(groups))
-        }
-        "indent" => {
-            let b = bound(&["width", "first", "blank"], 0)?;
-            let Some(source) = value.as_str() else {
-                return Err(fail(format!(
-                    "TypeError: unsupported operand type(s) for +=: '{}' and 'str'",
-                    python::type_name(&value)
-                )));
-            };
-            let indention = match &b[0] {
-                Some(w) if w.kind() == ValueKind::String => {
-                    w.as_str().unwrap_or_default().to_string()
-                }
-                w => " ".repeat(int_param(w, 4, "width")?.max(0) as usize),
-            };
-            let source = format!("{source}\n");
-            let lines = methods::split_lines(&source, false);
-            let mut out = if flag(&b[2]) {
-                lines.join(&format!("\n{indention}"))
-            } else {
-                let mut out = lines[0].to_string();
-                for line in &lines[1..] {
-                    out.push('\n');
-                    if !line.is_empty() {
-                        out.push_str(&indention);
-                    }
-                    out.push_str(line);
-                }
-                out
-            };
-            if flag(&b[1]) {
-                out = format!("{indention}{out}");
-            }
-            Ok(if value.is_safe() {
-                Value::from_safe_string(out)
-            } else {
-                Value::from(out)
-            })
-        }
-        "items" => {
-            bound(&[], 0)?;
+        },
+        "list" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            Ok(Value::from(items_of(&value)?))
+        },
+        "items" => |name, value, args| {
+            bind(name, args, &[], 0)?;
             match value.kind() {
                 ValueKind::Undefined => Ok(Value::from(Vec::<Value>::new())),
                 ValueKind::Map => Ok(Value::from(
@@ -546,9 +442,9 @@ fn filter(state: &State, name: &str, value: Value, args: &[Value]) -> Result<Val
                     "FilterArgumentError: Can only get item pairs from a mapping.",
                 )),
             }
-        }
-        "join" => {
-            let b = bound(&["d", "attribute"], 0)?;
+        },
+        "join" => |name, value, args| {
+            let b = bind(name, args, &["d", "attribute"], 0)?;
             let separator = b[0].as_ref().map(text).unwrap_or_default();
             let get = attr_getter(b[1].as_ref(), None, false);
             let parts = items_of(&value)?
@@ -556,259 +452,458 @@ fn filter(state: &State, name: &str, value: Value, args: &[Value]) -> Result<Val
                 .map(|item| get(item).map(|v| text(&v)))
                 .collect::<Result<Vec<_>, Error>>()?;
             Ok(Value::from(parts.join(&separator)))
-        }
-        "list" => {
-            bound(&[], 0)?;
-            Ok(Value::from(items_of(&value)?))
-        }
-        "lower" => {
-            bound(&[], 0)?;
-            Ok(Value::from(text(&value).to_lowercase()))
-        }
-        "upper" => {
-            bound(&[], 0)?;
-            Ok(Value::from(text(&value).to_uppercase()))
-        }
-        "max" | "min" => {
-            let b = bound(&["case_sensitive", "attribute"], 0)?;
-            let key = attr_getter(b[1].as_ref(), None, !flag(&b[0]));
-            let mut best: Option<(Value, Value)> = None;
-            for item in items_of(&value)? {
-                let k = key(&item)?;
-                let better = match &best {
-                    None => true,
-                    Some((best_key, _)) => {
-                        let order = compare(&k, best_key)?;
-                        if name == "max" {
-                            order.is_gt()
-                        } else {
-                            order.is_lt()
-                        }
-                    }
-                };
-                if better {
-                    best = Some((k, item));
-                }
-            }
-            Ok(best.map(|(_, item)| item).unwrap_or(Value::UNDEFINED))
-        }
-        "pprint" => {
-            bound(&[], 0)?;
-            Ok(Value::from(python::pformat(&value)))
-        }
-        "replace" => {
-            let b = bound(&["old", "new", "count"], 2)?;
-            let count = match &b[2] {
-                Some(c) if !c.is_none() => int_param(&b[2], -1, "count")?,
-                _ => -1,
-            };
-            Ok(Value::from(methods::replace(
-                &text(&value),
-                &text(b[0].as_ref().expect("required")),
-                &text(b[1].as_ref().expect("required")),
-                count,
-            )))
-        }
-        "reverse" => {
-            bound(&[], 0)?;
+        },
+        "reverse" => |name, value, args| {
+            bind(name, args, &[], 0)?;
             if let Some(text) = value.as_str() {
                 return Ok(Value::from(text.chars().rev().collect::<String>()));
             }
             let mut items = items_of(&value)?;
             items.reverse();
             Ok(Value::from(items))
-        }
-        "round" => {
-            let b = bound(&["precision", "method"], 0)?;
+        },
+        "batch" => batch_filter,
+        "slice" => slice_filter,
+        _ => return None,
+    };
+    Some(run)
+}
+
+/// Filters that order or compare items by a key (an attribute path), with Python's ordering
+/// and its errors for values it cannot compare.
+fn sorting_filters(name: &str) -> Option<FilterFn> {
+    let run: FilterFn = match name {
+        "dictsort" => dictsort_filter,
+        "sort" => sort_filter,
+        "groupby" => groupby_filter,
+        "unique" => unique_filter,
+        "max" | "min" => max_min_filter,
+        _ => return None,
+    };
+    Some(run)
+}
+
+/// Filters that compute with numbers, with Python's conversions and arithmetic.
+fn number_filters(name: &str) -> Option<FilterFn> {
+    let run: FilterFn = match name {
+        "abs" => |name, value, args| {
+            bind(name, args, &[], 0)?;
+            match number(&value) {
+                Some(Number::Int(i)) => Ok(Value::from(i.abs())),
+                Some(Number::Float(f)) => Ok(Value::from(f.abs())),
+                None => Err(fail(format!(
+                    "TypeError: bad operand type for abs(): '{}'",
+                    python::type_name(&value)
+                ))),
+            }
+        },
+        "float" => |name, value, args| {
+            let b = bind(name, args, &["default"], 0)?;
+            Ok(match parse_float(&value) {
+                Some(f) => Value::from(f),
+                None => b[0].clone().unwrap_or(Value::from(0.0)),
+            })
+        },
+        "int" => |name, value, args| {
+            let b = bind(name, args, &["default", "base"], 0)?;
+            let base = int_param(&b[1], 10, "base")?;
+            Ok(match parse_int(&value, base) {
+                Some(i) => Value::from(i),
+                None => b[0].clone().unwrap_or(Value::from(0)),
+            })
+        },
+        "round" => |name, value, args| {
+            let b = bind(name, args, &["precision", "method"], 0)?;
             let precision = int_param(&b[0], 0, "precision")?;
             let method = b[1].as_ref().map(text).unwrap_or_else(|| "common".into());
             round(&value, precision, &method)
-        }
-        "slice" => {
-            let b = bound(&["slices", "fill_with"], 1)?;
-            let slices = int_param(&b[0], 1, "slices")?;
-            if slices <= 0 {
-                return Err(fail(
-                    "ZeroDivisionError: integer division or modulo by zero",
-                ));
-            }
-            let slices = slices as usize;
-            let seq = items_of(&value)?;
-            let per_slice = seq.len() / slices;
-            let with_extra = seq.len() % slices;
-            let fill = b[1].clone().filter(|f| !f.is_none());
-            let mut offset = 0;
-            let mut out = Vec::new();
-            for number in 0..slices {
-                let start = offset + number * per_slice;
-                if number < with_extra {
-                    offset += 1;
-                }
-                let end = offset + (number + 1) * per_slice;
-                let mut part: Vec<Value> = seq[start.min(seq.len())..end.min(seq.len())].to_vec();
-                if let (Some(fill), true) = (&fill, number >= with_extra) {
-                    part.push(fill.clone());
-                }
-                out.push(Value::from(part));
-            }
-            Ok(Value::from(out))
-        }
-        "sort" => {
-            let b = bound(&["reverse", "case_sensitive", "attribute"], 0)?;
-            let ignore_case = !flag(&b[1]);
-            let getters: Vec<_> = match b[2].as_ref().and_then(|a| a.as_str().map(str::to_owned)) {
-                Some(attrs) => attrs
-                    .split(',')
-                    .map(|a| attr_getter(Some(&Value::from(a)), None, ignore_case))
-                    .collect(),
-                None => vec![attr_getter(b[2].as_ref(), None, ignore_case)],
-            };
-            let mut keyed: Vec<(Value, Value)> = items_of(&value)?
-                .into_iter()
-                .map(|item| {
-                    let keys = getters
-                        .iter()
-                        .map(|g| g(&item))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let key = if keys.len() == 1 {
-                        keys.into_iter().next().expect("one key")
-                    } else {
-                        Value::from(keys)
-                    };
-                    Ok((key, item))
-                })
-                .collect::<Result<_, Error>>()?;
-            sort_values(&mut keyed, flag(&b[0]))?;
-            Ok(Value::from(
-                keyed.into_iter().map(|(_, item)| item).collect::<Vec<_>>(),
-            ))
-        }
-        "string" => {
-            bound(&[], 0)?;
-            if value.kind() == ValueKind::String {
-                return Ok(value);
-            }
-            Ok(Value::from(text(&value)))
-        }
-        "striptags" => {
-            bound(&[], 0)?;
-            striptags(&text(&value)).map(Value::from)
-        }
-        "sum" => {
-            let b = bound(&["attribute", "start"], 0)?;
+        },
+        "sum" => |name, value, args| {
+            let b = bind(name, args, &["attribute", "start"], 0)?;
             let get = attr_getter(b[0].as_ref(), None, false);
             let mut total = b[1].clone().unwrap_or(Value::from(0));
             for item in items_of(&value)? {
                 total = add(&total, &get(&item)?)?;
             }
             Ok(total)
+        },
+        "filesizeformat" => filesizeformat_filter,
+        _ => return None,
+    };
+    Some(run)
+}
+
+/// `batch(linecount, fill_with)`: rows of `linecount` items, the last one filled up only when
+/// `fill_with` is given, as Jinja2 yields them.
+fn batch_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["linecount", "fill_with"], 1)?;
+    let size = int_param(&b[0], 1, "linecount")?.max(1) as usize;
+    let mut rows: Vec<Value> = Vec::new();
+    let mut row: Vec<Value> = Vec::new();
+    for item in items_of(&value)? {
+        if row.len() == size {
+            rows.push(Value::from(std::mem::take(&mut row)));
         }
-        "title" => {
-            bound(&[], 0)?;
-            Ok(Value::from(jinja_title(&text(&value))))
+        row.push(item);
+    }
+    if !row.is_empty() {
+        if let Some(fill) = b[1].as_ref().filter(|f| !f.is_none()) {
+            while row.len() < size {
+                row.push(fill.clone());
+            }
         }
-        "trim" => {
-            let b = bound(&["chars"], 0)?;
-            let source = text(&value);
-            Ok(Value::from(methods::strip(
-                &source,
-                b[0].as_ref(),
-                true,
-                true,
-            )?))
+        rows.push(Value::from(row));
+    }
+    Ok(Value::from(rows))
+}
+
+/// `dictsort(case_sensitive, by, reverse)`: a dict's `(key, value)` pairs sorted by key or
+/// value, ignoring case unless asked, with Jinja2's errors for anything but a dict.
+fn dictsort_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["case_sensitive", "by", "reverse"], 0)?;
+    if value.kind() != ValueKind::Map {
+        return Err(fail(format!(
+            "AttributeError: '{}' object has no attribute 'items'",
+            python::type_name(&value)
+        )));
+    }
+    let by_value = match b[1].as_ref().and_then(|v| v.as_str().map(str::to_owned)) {
+        None => false,
+        Some(by) if by == "key" => false,
+        Some(by) if by == "value" => true,
+        Some(_) => {
+            return Err(fail(
+                "FilterArgumentError: You can only sort by either \"key\" or \"value\"",
+            ))
         }
-        "truncate" => {
-            let b = bound(&["length", "killwords", "end", "leeway"], 0)?;
-            let Some(source) = value.as_str() else {
-                if value.is_undefined() {
-                    return Ok(value);
-                }
-                return Err(fail(format!(
-                    "TypeError: object of type '{}' has no len()",
-                    python::type_name(&value)
-                )));
+    };
+    let ignore_case = !flag(&b[0]);
+    let mut pairs: Vec<(Value, Value)> = value
+        .try_iter()?
+        .map(|key| {
+            let item = value.get_item(&key).unwrap_or_default();
+            let sort_key = if by_value { item.clone() } else { key.clone() };
+            let sort_key = if ignore_case {
+                lower_if_text(sort_key)
+            } else {
+                sort_key
             };
-            let length = int_param(&b[0], 255, "length")?;
-            let end = b[2].as_ref().map(text).unwrap_or_else(|| "...".into());
-            let leeway = match &b[3] {
-                Some(l) if !l.is_none() => int_param(&b[3], 5, "leeway")?,
-                _ => 5,
-            };
-            let end_len = end.chars().count() as i64;
-            if length < end_len - 1 {
-                return Err(fail("AssertionError: expected length >= len(end)"));
-            }
-            if leeway < 0 {
-                return Err(fail("AssertionError: expected leeway >= 0"));
-            }
-            let chars: Vec<char> = source.chars().collect();
-            if chars.len() as i64 <= length + leeway {
-                return Ok(value);
-            }
-            let keep = (length - end_len).max(0) as usize;
-            let head: String = chars[..keep.min(chars.len())].iter().collect();
-            if flag(&b[1]) {
-                return Ok(Value::from(head + &end));
-            }
-            let head = match head.rsplit_once(' ') {
-                Some((before, _)) => before.to_string(),
-                None => head,
-            };
-            Ok(Value::from(head + &end))
-        }
-        "unique" => {
-            let b = bound(&["case_sensitive", "attribute"], 0)?;
-            let key = attr_getter(b[1].as_ref(), None, !flag(&b[0]));
-            let mut seen: Vec<Value> = Vec::new();
-            let mut seen_text: HashSet<String> = HashSet::new();
-            let mut out = Vec::new();
-            for item in items_of(&value)? {
-                let k = key(&item)?;
-                if matches!(k.kind(), ValueKind::Map | ValueKind::Seq)
-                    && k.downcast_object_ref::<Tuple>().is_none()
-                {
-                    return Err(fail(format!(
-                        "TypeError: unhashable type: '{}'",
-                        python::type_name(&k)
-                    )));
-                }
-                let new = match k.as_str() {
-                    Some(t) => seen_text.insert(t.to_string()),
-                    None if seen.iter().any(|s| super::predicates::equal(s, &k)) => false,
-                    None => {
-                        seen.push(k);
-                        true
-                    }
-                };
-                if new {
-                    out.push(item);
-                }
-            }
-            Ok(Value::from(out))
-        }
-        "urlencode" => {
-            bound(&[], 0)?;
-            urlencode(&value).map(Value::from)
-        }
-        "wordcount" => {
-            bound(&[], 0)?;
-            let source = text(&value);
-            let mut count = 0;
-            let mut in_word = false;
-            for c in source.chars() {
-                let word = c.is_alphanumeric() || c == '_';
-                if word && !in_word {
-                    count += 1;
-                }
-                in_word = word;
-            }
-            Ok(Value::from(count))
-        }
-        _ => {
-            let _ = state;
-            Err(fail(format!("no filter named '{name}'")))
+            (sort_key, python::tuple(vec![key, item]))
+        })
+        .collect();
+    sort_values(&mut pairs, flag(&b[2]))?;
+    Ok(Value::from(
+        pairs.into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
+    ))
+}
+
+/// `filesizeformat(binary)`: a byte count in decimal (kB) or binary (KiB) units, as Jinja2
+/// words it (`1 Byte`, `n Bytes`, then one decimal).
+fn filesizeformat_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["binary"], 0)?;
+    let bytes = to_float(&value)?;
+    let binary = flag(&b[0]);
+    let base: f64 = if binary { 1024.0 } else { 1000.0 };
+    let prefixes = if binary {
+        ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
+    } else {
+        ["kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+    };
+    if bytes == 1.0 {
+        return Ok(Value::from("1 Byte"));
+    }
+    if bytes < base {
+        return Ok(Value::from(format!("{} Bytes", bytes.trunc() as i128)));
+    }
+    let mut unit = base;
+    let mut prefix = prefixes[0];
+    for (i, p) in prefixes.iter().enumerate() {
+        unit = base.powi(i as i32 + 2);
+        prefix = p;
+        if bytes < unit {
+            break;
         }
     }
+    Ok(Value::from(format!("{:.1} {prefix}", base * bytes / unit)))
+}
+
+/// `format(*args, **kwargs)`: Python's `%` formatting, with either positional or keyword
+/// arguments (Jinja2 refuses both at once).
+fn format_filter(_name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let (positional, kwargs): (&[Value], minijinja::value::Kwargs) =
+        minijinja::value::from_args(args)?;
+    let names: Vec<String> = kwargs.args().map(str::to_owned).collect();
+    if !positional.is_empty() && !names.is_empty() {
+        return Err(fail(
+            "FilterArgumentError: can't handle positional and keyword arguments at the same time",
+        ));
+    }
+    let format = text(&value);
+    let result = if names.is_empty() {
+        python::percent_format(&format, PercentArgs::Tuple(positional))
+    } else {
+        let mapping = Value::from_iter(
+            names
+                .iter()
+                .map(|n| Ok((Value::from(n.as_str()), kwargs.get::<Value>(n)?)))
+                .collect::<Result<Vec<_>, Error>>()?,
+        );
+        python::percent_format(&format, PercentArgs::Single(&mapping))
+    };
+    result.map(Value::from).map_err(fail)
+}
+
+/// `groupby(attribute, default, case_sensitive)`: sorted groups of items with equal keys, each
+/// a `(grouper, list)` named tuple whose grouper keeps its original case.
+fn groupby_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["attribute", "default", "case_sensitive"], 1)?;
+    let default = b[1].clone().filter(|d| !d.is_none());
+    let key = attr_getter(b[0].as_ref(), default.clone(), !flag(&b[2]));
+    let real_key = attr_getter(b[0].as_ref(), default, false);
+    let mut keyed: Vec<(Value, Value)> = items_of(&value)?
+        .into_iter()
+        .map(|item| Ok((key(&item)?, item)))
+        .collect::<Result<_, Error>>()?;
+    sort_values(&mut keyed, false)?;
+    let mut groups: Vec<(Value, Vec<Value>)> = Vec::new();
+    for (k, item) in keyed {
+        match groups.last_mut() {
+            Some((last, members)) if super::predicates::equal(last, &k) => members.push(item),
+            _ => groups.push((k, vec![item])),
+        }
+    }
+    let groups = groups
+        .into_iter()
+        .map(|(_, members)| {
+            let grouper = real_key(&members[0])?;
+            Ok(python::named_tuple(
+                vec![grouper, Value::from(members)],
+                &["grouper", "list"],
+            ))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Value::from(groups))
+}
+
+/// `indent(width, first, blank)`: every line but the first (and blank lines unless `blank`)
+/// indented by spaces or a given text; safe text stays safe.
+fn indent_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["width", "first", "blank"], 0)?;
+    let Some(source) = value.as_str() else {
+        return Err(fail(format!(
+            "TypeError: unsupported operand type(s) for +=: '{}' and 'str'",
+            python::type_name(&value)
+        )));
+    };
+    let indention = match &b[0] {
+        Some(w) if w.kind() == ValueKind::String => w.as_str().unwrap_or_default().to_string(),
+        w => " ".repeat(int_param(w, 4, "width")?.max(0) as usize),
+    };
+    let source = format!("{source}\n");
+    let lines = methods::split_lines(&source, false);
+    let mut out = if flag(&b[2]) {
+        lines.join(&format!("\n{indention}"))
+    } else {
+        let mut out = lines[0].to_string();
+        for line in &lines[1..] {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(&indention);
+            }
+            out.push_str(line);
+        }
+        out
+    };
+    if flag(&b[1]) {
+        out = format!("{indention}{out}");
+    }
+    Ok(if value.is_safe() {
+        Value::from_safe_string(out)
+    } else {
+        Value::from(out)
+    })
+}
+
+/// `max`/`min(case_sensitive, attribute)`: the first item with the greatest or least key, in
+/// Python's order, undefined for an empty sequence.
+fn max_min_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["case_sensitive", "attribute"], 0)?;
+    let key = attr_getter(b[1].as_ref(), None, !flag(&b[0]));
+    let mut best: Option<(Value, Value)> = None;
+    for item in items_of(&value)? {
+        let k = key(&item)?;
+        let better = match &best {
+            None => true,
+            Some((best_key, _)) => {
+                let order = compare(&k, best_key)?;
+                if name == "max" {
+                    order.is_gt()
+                } else {
+                    order.is_lt()
+                }
+            }
+        };
+        if better {
+            best = Some((k, item));
+        }
+    }
+    Ok(best.map(|(_, item)| item).unwrap_or(Value::UNDEFINED))
+}
+
+/// `slice(slices, fill_with)`: the items cut into `slices` columns, the first ones one longer,
+/// as Jinja2 spreads the remainder.
+fn slice_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["slices", "fill_with"], 1)?;
+    let slices = int_param(&b[0], 1, "slices")?;
+    if slices <= 0 {
+        return Err(fail(
+            "ZeroDivisionError: integer division or modulo by zero",
+        ));
+    }
+    let slices = slices as usize;
+    let seq = items_of(&value)?;
+    let per_slice = seq.len() / slices;
+    let with_extra = seq.len() % slices;
+    let fill = b[1].clone().filter(|f| !f.is_none());
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for number in 0..slices {
+        let start = offset + number * per_slice;
+        if number < with_extra {
+            offset += 1;
+        }
+        let end = offset + (number + 1) * per_slice;
+        let mut part: Vec<Value> = seq[start.min(seq.len())..end.min(seq.len())].to_vec();
+        if let (Some(fill), true) = (&fill, number >= with_extra) {
+            part.push(fill.clone());
+        }
+        out.push(Value::from(part));
+    }
+    Ok(Value::from(out))
+}
+
+/// `sort(reverse, case_sensitive, attribute)`: a stable sort by one key or by several
+/// comma-separated attributes, ignoring case unless asked.
+fn sort_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["reverse", "case_sensitive", "attribute"], 0)?;
+    let ignore_case = !flag(&b[1]);
+    let getters: Vec<_> = match b[2].as_ref().and_then(|a| a.as_str().map(str::to_owned)) {
+        Some(attrs) => attrs
+            .split(',')
+            .map(|a| attr_getter(Some(&Value::from(a)), None, ignore_case))
+            .collect(),
+        None => vec![attr_getter(b[2].as_ref(), None, ignore_case)],
+    };
+    let mut keyed: Vec<(Value, Value)> = items_of(&value)?
+        .into_iter()
+        .map(|item| {
+            let keys = getters
+                .iter()
+                .map(|g| g(&item))
+                .collect::<Result<Vec<_>, _>>()?;
+            let key = if keys.len() == 1 {
+                keys.into_iter().next().expect("one key")
+            } else {
+                Value::from(keys)
+            };
+            Ok((key, item))
+        })
+        .collect::<Result<_, Error>>()?;
+    sort_values(&mut keyed, flag(&b[0]))?;
+    Ok(Value::from(
+        keyed.into_iter().map(|(_, item)| item).collect::<Vec<_>>(),
+    ))
+}
+
+/// `truncate(length, killwords, end, leeway)`: text cut at a word boundary (or mid-word with
+/// `killwords`) once it exceeds `length + leeway`, with Jinja2's assertions on the arguments.
+fn truncate_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["length", "killwords", "end", "leeway"], 0)?;
+    let Some(source) = value.as_str() else {
+        if value.is_undefined() {
+            return Ok(value);
+        }
+        return Err(fail(format!(
+            "TypeError: object of type '{}' has no len()",
+            python::type_name(&value)
+        )));
+    };
+    let length = int_param(&b[0], 255, "length")?;
+    let end = b[2].as_ref().map(text).unwrap_or_else(|| "...".into());
+    let leeway = match &b[3] {
+        Some(l) if !l.is_none() => int_param(&b[3], 5, "leeway")?,
+        _ => 5,
+    };
+    let end_len = end.chars().count() as i64;
+    if length < end_len - 1 {
+        return Err(fail("AssertionError: expected length >= len(end)"));
+    }
+    if leeway < 0 {
+        return Err(fail("AssertionError: expected leeway >= 0"));
+    }
+    let chars: Vec<char> = source.chars().collect();
+    if chars.len() as i64 <= length + leeway {
+        return Ok(value);
+    }
+    let keep = (length - end_len).max(0) as usize;
+    let head: String = chars[..keep.min(chars.len())].iter().collect();
+    if flag(&b[1]) {
+        return Ok(Value::from(head + &end));
+    }
+    let head = match head.rsplit_once(' ') {
+        Some((before, _)) => before.to_string(),
+        None => head,
+    };
+    Ok(Value::from(head + &end))
+}
+
+/// `unique(case_sensitive, attribute)`: the first item of each key, refusing keys Python
+/// could not hash.
+fn unique_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    let b = bind(name, args, &["case_sensitive", "attribute"], 0)?;
+    let key = attr_getter(b[1].as_ref(), None, !flag(&b[0]));
+    let mut seen: Vec<Value> = Vec::new();
+    let mut seen_text: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
+    for item in items_of(&value)? {
+        let k = key(&item)?;
+        if matches!(k.kind(), ValueKind::Map | ValueKind::Seq)
+            && k.downcast_object_ref::<Tuple>().is_none()
+        {
+            return Err(fail(format!(
+                "TypeError: unhashable type: '{}'",
+                python::type_name(&k)
+            )));
+        }
+        let new = match k.as_str() {
+            Some(t) => seen_text.insert(t.to_string()),
+            None if seen.iter().any(|s| super::predicates::equal(s, &k)) => false,
+            None => {
+                seen.push(k);
+                true
+            }
+        };
+        if new {
+            out.push(item);
+        }
+    }
+    Ok(Value::from(out))
+}
+
+/// `wordcount`: runs of word characters (`\w+`), as Jinja2's regular expression counts them.
+fn wordcount_filter(name: &str, value: Value, args: &[Value]) -> Result<Value, Error> {
+    bind(name, args, &[], 0)?;
+    let source = text(&value);
+    let mut count = 0;
+    let mut in_word = false;
+    for c in source.chars() {
+        let word = c.is_alphanumeric() || c == '_';
+        if word && !in_word {
+            count += 1;
+        }
+        in_word = word;
+    }
+    Ok(Value::from(count))
 }
 
 /// Python's `float(value)`, or `None` where it raises.

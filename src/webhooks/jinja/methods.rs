@@ -522,7 +522,17 @@ fn search(text: &str, args: &[Value], name: &str) -> Result<Value, Error> {
     }
 }
 
+/// A `str` method by name, `None` when `str` has no such method (the caller then reports it as
+/// Python would). Tried group by group, each group a plain dispatch of its own.
 fn str_method(text: &str, name: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+    case_method(text, name, args)
+        .or_else(|| split_method(text, name, args))
+        .or_else(|| edit_method(text, name, args))
+}
+
+/// Case conversions and the `is…` tests: grouped because none takes an argument, so they share
+/// the argument check.
+fn case_method(text: &str, name: &str, args: &[Value]) -> Option<Result<Value, Error>> {
     let no_args = |f: &dyn Fn() -> Value| -> Result<Value, Error> {
         bind(name, args, &[], 0)?;
         Ok(f())
@@ -560,6 +570,14 @@ fn str_method(text: &str, name: &str, args: &[Value]) -> Option<Result<Value, Er
         "islower" | "isupper" | "istitle" => {
             return Some(bind(name, args, &[], 0).map(|_| Value::from(case_test(text, name))))
         }
+        _ => return None,
+    })
+}
+
+/// Methods that look into the text: trimming, splitting, partitioning, prefixes and searches,
+/// all in characters, with Python's errors for an empty separator.
+fn split_method(text: &str, name: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+    Some(match name {
         "strip" | "lstrip" | "rstrip" => (|| {
             let bound = bind(name, args, &["chars"], 0)?;
             let (left, right) = (name != "rstrip", name != "lstrip");
@@ -592,6 +610,34 @@ fn str_method(text: &str, name: &str, args: &[Value]) -> Option<Result<Value, Er
         })(),
         "startswith" | "endswith" => affix(text, args, name),
         "find" | "rfind" | "index" | "rindex" | "count" => search(text, args, name),
+        "partition" | "rpartition" => (|| {
+            let bound = bind(name, args, &["sep"], 1)?;
+            let sep = text_arg(bound[0].as_ref().expect("required"), name)?;
+            if sep.is_empty() {
+                return Err(fail("ValueError: empty separator"));
+            }
+            let found = if name == "partition" {
+                text.find(sep)
+            } else {
+                text.rfind(sep)
+            };
+            let parts = match found {
+                Some(at) => [&text[..at], sep, &text[at + sep.len()..]],
+                None if name == "partition" => [text, "", ""],
+                None => ["", "", text],
+            };
+            Ok(python::tuple(
+                parts.iter().map(|p| Value::from(*p)).collect(),
+            ))
+        })(),
+        _ => return None,
+    })
+}
+
+/// Methods that build a new text from this one: replacing, joining, padding and removing
+/// an affix.
+fn edit_method(text: &str, name: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+    Some(match name {
         "replace" => (|| {
             let bound = bind(name, args, &["old", "new", "count"], 2)?;
             let old = text_arg(bound[0].as_ref().expect("required"), name)?;
@@ -643,26 +689,6 @@ fn str_method(text: &str, name: &str, args: &[Value]) -> Option<Result<Value, Er
                 Some(sign @ ('+' | '-')) => format!("{sign}{zeros}{}", &text[1..]),
                 _ => format!("{zeros}{text}"),
             }))
-        })(),
-        "partition" | "rpartition" => (|| {
-            let bound = bind(name, args, &["sep"], 1)?;
-            let sep = text_arg(bound[0].as_ref().expect("required"), name)?;
-            if sep.is_empty() {
-                return Err(fail("ValueError: empty separator"));
-            }
-            let found = if name == "partition" {
-                text.find(sep)
-            } else {
-                text.rfind(sep)
-            };
-            let parts = match found {
-                Some(at) => [&text[..at], sep, &text[at + sep.len()..]],
-                None if name == "partition" => [text, "", ""],
-                None => ["", "", text],
-            };
-            Ok(python::tuple(
-                parts.iter().map(|p| Value::from(*p)).collect(),
-            ))
         })(),
         "removeprefix" | "removesuffix" => (|| {
             let bound = bind(name, args, &["affix"], 1)?;

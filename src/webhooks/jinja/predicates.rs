@@ -78,33 +78,24 @@ fn remainder_is(value: &Value, divisor: Value, expected: i64) -> Result<bool, Er
     Ok(rest == Value::from(expected))
 }
 
+/// One test by name. The tests that only look at the value take no argument, so they share
+/// the check for that; the rest compare the value with an argument.
 fn test(name: &str, value: &Value, args: &[Value]) -> Result<bool, Error> {
+    if let Some(answer) = kind_test(name, value).or_else(|| content_test(name, value)) {
+        no_args(name, args)?;
+        return Ok(answer);
+    }
+    relation_test(name, value, args)
+}
+
+/// The tests of a value's Python type, `None` for any other name. Python's kinds are not
+/// minijinja's: a bool is a number, a dict and a string are sequences, an undefined value is
+/// iterable (as Jinja2's `Undefined` is).
+fn kind_test(name: &str, value: &Value) -> Option<bool> {
     let kind = value.kind();
-    Ok(match name {
-        "odd" | "even" => {
-            no_args(name, args)?;
-            remainder_is(value, Value::from(2), i64::from(name == "odd"))?
-        }
-        "divisibleby" => remainder_is(value, one_arg(name, args)?, 0)?,
-        "defined" | "undefined" => {
-            no_args(name, args)?;
-            value.is_undefined() == (name == "undefined")
-        }
-        "filter" | "test" => {
-            no_args(name, args)?;
-            let known = if name == "filter" {
-                filters::FILTERS
-            } else {
-                TESTS
-            };
-            value.as_str().is_some_and(|n| known.contains(&n))
-        }
-        "none" => {
-            no_args(name, args)?;
-            kind == ValueKind::None
-        }
+    Some(match name {
+        "none" => kind == ValueKind::None,
         "boolean" | "true" | "false" => {
-            no_args(name, args)?;
             kind == ValueKind::Bool
                 && match name {
                     "true" => value.is_true(),
@@ -112,58 +103,50 @@ fn test(name: &str, value: &Value, args: &[Value]) -> Result<bool, Error> {
                     _ => true,
                 }
         }
-        "integer" => {
-            no_args(name, args)?;
-            kind == ValueKind::Number && value.is_integer()
-        }
-        "float" => {
-            no_args(name, args)?;
-            kind == ValueKind::Number && !value.is_integer()
-        }
-        "number" => {
-            no_args(name, args)?;
-            matches!(kind, ValueKind::Number | ValueKind::Bool)
-        }
-        "string" => {
-            no_args(name, args)?;
-            kind == ValueKind::String
-        }
-        "mapping" => {
-            no_args(name, args)?;
-            kind == ValueKind::Map
-        }
-        "iterable" => {
-            no_args(name, args)?;
-            matches!(
-                kind,
-                ValueKind::String
-                    | ValueKind::Seq
-                    | ValueKind::Map
-                    | ValueKind::Iterable
-                    | ValueKind::Undefined
-            )
-        }
-        "sequence" => {
-            no_args(name, args)?;
-            matches!(
-                kind,
-                ValueKind::String | ValueKind::Seq | ValueKind::Map | ValueKind::Undefined
-            )
-        }
+        "integer" => kind == ValueKind::Number && value.is_integer(),
+        "float" => kind == ValueKind::Number && !value.is_integer(),
+        "number" => matches!(kind, ValueKind::Number | ValueKind::Bool),
+        "string" => kind == ValueKind::String,
+        "mapping" => kind == ValueKind::Map,
+        "iterable" => matches!(
+            kind,
+            ValueKind::String
+                | ValueKind::Seq
+                | ValueKind::Map
+                | ValueKind::Iterable
+                | ValueKind::Undefined
+        ),
+        "sequence" => matches!(
+            kind,
+            ValueKind::String | ValueKind::Seq | ValueKind::Map | ValueKind::Undefined
+        ),
         "callable" => {
-            no_args(name, args)?;
             kind == ValueKind::Plain
                 || value
                     .as_object()
                     .is_some_and(|o| matches!(o.repr(), ObjectRepr::Plain))
                 || is_macro(value)
         }
-        "escaped" => {
-            no_args(name, args)?;
-            value.is_safe()
+        _ => return None,
+    })
+}
+
+/// The other tests that need no argument, `None` for any other name: whether the value is
+/// defined, names a known filter or test, is marked safe, or is all one case (Python's
+/// `str.islower`/`isupper`, which need at least one cased character).
+fn content_test(name: &str, value: &Value) -> Option<bool> {
+    Some(match name {
+        "defined" | "undefined" => value.is_undefined() == (name == "undefined"),
+        "filter" | "test" => {
+            let known = if name == "filter" {
+                filters::FILTERS
+            } else {
+                TESTS
+            };
+            value.as_str().is_some_and(|n| known.contains(&n))
         }
+        "escaped" => value.is_safe(),
         "lower" | "upper" => {
-            no_args(name, args)?;
             let text = python::str(value);
             let cased = |c: char| c.is_uppercase() || c.is_lowercase();
             text.chars().any(cased)
@@ -173,6 +156,20 @@ fn test(name: &str, value: &Value, args: &[Value]) -> Result<bool, Error> {
                     !text.chars().any(char::is_lowercase)
                 }
         }
+        _ => return None,
+    })
+}
+
+/// The tests that compare the value with something: arithmetic (`odd`, `divisibleby`),
+/// identity, membership, equality and order, which is every name left.
+fn relation_test(name: &str, value: &Value, args: &[Value]) -> Result<bool, Error> {
+    let kind = value.kind();
+    Ok(match name {
+        "odd" | "even" => {
+            no_args(name, args)?;
+            remainder_is(value, Value::from(2), i64::from(name == "odd"))?
+        }
+        "divisibleby" => remainder_is(value, one_arg(name, args)?, 0)?,
         "sameas" => {
             let other = one_arg(name, args)?;
             match other.kind() {

@@ -198,11 +198,16 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     })?;
     let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure::new(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
     let ctx = context(&mut call)?;
-    let (event, object_type) = (ctx.event.clone(), ctx.object_type.clone());
-    let object_id = match ctx.data.get("id") {
-        Some(Value::String(id)) => id.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
+    let logged = Logged {
+        event: ctx.event.clone(),
+        object_type: ctx.object_type.clone(),
+        object_id: match ctx.data.get("id") {
+            Some(Value::String(id)) => id.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        },
+        limited: hook.limits.is_some(),
+        webhook: name,
     };
     let slot = match &hook.limits {
         Some(limits) => Some(take_slot(&webhooks, limits, &call.job_id).await?),
@@ -211,47 +216,14 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     hook.running.fetch_add(1, Ordering::Relaxed);
     let _running = Running(&hook.running);
     let started = chrono::Utc::now();
-    let answer = attempt(&webhooks, hook, &call, ctx).await;
-    let answer = match answer {
+    let answer = match attempt(&webhooks, hook, &call, ctx).await {
         Ok(answer) => answer,
-        Err(mut failure) => {
-            // Nothing was sent: the slot goes back, the circuit is not moved; the attempt is
-            // still one, in the job's results, the delivery log and the metrics.
+        Err(failure) => {
+            // Nothing was sent: the slot goes back, the circuit is not moved.
             if let Some(slot) = slot {
                 slot.end(Ending::Aborted, "not sent").await;
             }
-            let ended = chrono::Utc::now();
-            let error = not_sent(&failure.reason);
-            let seconds = (ended - started).to_std().unwrap_or_default().as_secs_f64();
-            crate::metrics::metrics()
-                .deliveries
-                .with_label_values(&[name.as_str(), "failed", "not_sent"])
-                .inc();
-            failure.details.get_or_insert_with(|| {
-                Box::new(serde_json::json!({
-                    "attempt": call.attempt,
-                    "started_at": timestamp::format(started),
-                    "duration_ms": (seconds * 10_000.0).round() / 10.0,
-                    "status": null,
-                    "error": error,
-                    "response": null,
-                }))
-            });
-            webhooks.history.record(Attempt {
-                webhook: name,
-                ok: false,
-                status: error,
-                at: timestamp::format(ended),
-                at_ms: ended.timestamp_millis(),
-                limited: hook.limits.is_some(),
-                event,
-                object_type,
-                object_id,
-                seconds,
-                attempt: call.attempt,
-                job_id: call.job_id.clone(),
-            });
-            return Err(failure);
+            return Err(logged.not_sent(&webhooks.history, &call, started, failure));
         }
     };
     let ending = match answer.status {
@@ -260,26 +232,75 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         _ => Ending::Failed,
     };
     let status = answer.status_text();
-    count(&name, &answer);
+    count(&logged.webhook, &answer);
     if let Some(slot) = slot {
         slot.end(ending, &status).await;
     }
-    let ended = chrono::Utc::now();
-    webhooks.history.record(Attempt {
-        webhook: name,
-        ok: answer.ok(),
-        status,
-        at: timestamp::format(ended),
-        at_ms: ended.timestamp_millis(),
-        limited: hook.limits.is_some(),
-        event,
-        object_type,
-        object_id,
-        seconds: answer.took.as_secs_f64(),
-        attempt: call.attempt,
-        job_id: call.job_id.clone(),
-    });
+    let seconds = answer.took.as_secs_f64();
+    logged.record(&webhooks.history, &call, answer.ok(), status, seconds);
     outcome(&answer, answer.details(call.attempt, started))
+}
+
+/// What the delivery log says of every attempt of one job.
+struct Logged {
+    webhook: String,
+    event: String,
+    object_type: String,
+    object_id: String,
+    limited: bool,
+}
+
+impl Logged {
+    /// One attempt into the webhook's delivery log, ended now.
+    fn record(self, history: &Recorder, call: &JobCall, ok: bool, status: String, seconds: f64) {
+        let ended = chrono::Utc::now();
+        history.record(Attempt {
+            webhook: self.webhook,
+            ok,
+            status,
+            at: timestamp::format(ended),
+            at_ms: ended.timestamp_millis(),
+            limited: self.limited,
+            event: self.event,
+            object_type: self.object_type,
+            object_id: self.object_id,
+            seconds,
+            attempt: call.attempt,
+            job_id: call.job_id.clone(),
+        });
+    }
+
+    /// An attempt that was never sent is an attempt all the same: in the job's results (its
+    /// details), the delivery log and the metrics, as `not sent: <reason>`.
+    fn not_sent(
+        self,
+        history: &Recorder,
+        call: &JobCall,
+        started: chrono::DateTime<chrono::Utc>,
+        mut failure: JobFailure,
+    ) -> JobFailure {
+        let error = not_sent(&failure.reason);
+        let seconds = (chrono::Utc::now() - started)
+            .to_std()
+            .unwrap_or_default()
+            .as_secs_f64();
+        crate::metrics::metrics()
+            .deliveries
+            .with_label_values(&[self.webhook.as_str(), "failed", "not_sent"])
+            .inc();
+        failure.details.get_or_insert_with(|| {
+            Box::new(serde_json::json!({
+                "attempt": call.attempt,
+                "started_at": timestamp::format(started),
+                "duration_ms": (seconds * 10_000.0).round() / 10.0,
+                "status": null,
+                "error": error,
+                "response": null,
+            }))
+        });
+        self.record(history, call, false, error, seconds);
+        failure
+    }
 }
 
 /// The status of an attempt that was never sent (a template past its bounds, a body over

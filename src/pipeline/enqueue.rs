@@ -225,7 +225,11 @@ impl BulkError {
     /// Whether Redis refused the write for want of memory (`maxmemory` reached with a policy
     /// that evicts nothing): Redis answered, so this is not an outage.
     pub fn out_of_memory(&self) -> bool {
+        // A batch is one MULTI: Redis refuses the commands queued past maxmemory and aborts
+        // the whole transaction, which redis-rs reports with each refused command's error.
+        let refused = self.error.clone().into_server_errors();
         self.error.code() == Some("OOM")
+            || refused.is_some_and(|errors| errors.iter().any(|(_, e)| e.code() == "OOM"))
             || self.error.to_string().contains("OOM command not allowed")
     }
 

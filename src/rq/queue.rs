@@ -1,7 +1,7 @@
 //! Enqueueing: one job, or many in one round trip, written as Python RQ 2.12 writes them. Jobs
 //! with a chain name wait for the earlier jobs of their chain (see `lua/enqueue.lua`).
 
-use redis::{aio::ConnectionLike, ScriptInvocation};
+use redis::aio::ConnectionLike;
 
 use super::{job::NewJob, keys, scripts, timestamp};
 
@@ -9,7 +9,7 @@ use super::{job::NewJob, keys, scripts, timestamp};
 /// enqueueing), kept apart from the round trip so that bulk enqueuers can build the next batch
 /// on another thread while this one is written.
 pub struct Encoded {
-    invocation: ScriptInvocation<'static>,
+    pipe: redis::Pipeline,
     ids: Vec<String>,
 }
 
@@ -21,30 +21,37 @@ impl Encoded {
 
     /// Writes the batch in one atomic step; returns the ids that wait behind their chain.
     pub async fn write<C: ConnectionLike>(&self, conn: &mut C) -> redis::RedisResult<Vec<String>> {
-        self.invocation.invoke_async(conn).await
+        let (deferred,): (Vec<String>,) = self.pipe.query_async(conn).await?;
+        Ok(deferred)
     }
 }
 
-/// Encodes `jobs` for one atomic write.
+/// Encodes `jobs` for one atomic write: a MULTI of every job's HSET, then one `lua/enqueue.lua`
+/// that pushes them (or defers them behind their chain) in order.
 pub fn encode(jobs: &[NewJob]) -> Encoded {
     let now = chrono::Utc::now();
     let text = timestamp::format(now);
-    let mut invocation = scripts::ENQUEUE.prepare_invoke();
-    invocation.arg(&text).arg(now.timestamp());
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let mut push = redis::cmd("EVAL");
+    push.arg(scripts::ENQUEUE.as_str())
+        .arg(0)
+        .arg(&text)
+        .arg(now.timestamp());
     for job in jobs {
-        let fields = job.fields(&text);
-        invocation
-            .arg(&job.id)
+        let hset = pipe.cmd("HSET").arg(keys::job(&job.id));
+        for (name, value) in job.fields(&text) {
+            hset.arg(name).arg(value);
+        }
+        hset.ignore();
+        push.arg(&job.id)
             .arg(&job.queue)
             .arg(if job.at_front { "1" } else { "0" })
-            .arg(job.chain.as_deref().unwrap_or_default())
-            .arg(fields.len());
-        for (name, value) in fields {
-            invocation.arg(name).arg(value);
-        }
+            .arg(job.chain.as_deref().unwrap_or_default());
     }
+    pipe.add_command(push);
     Encoded {
-        invocation,
+        pipe,
         ids: jobs.iter().map(|j| j.id.clone()).collect(),
     }
 }

@@ -8,18 +8,24 @@ use redis::Script;
 
 use super::keys;
 
-/// A script with the key names of [`keys::lua_prelude`] and the shared functions of
-/// `lua/lib.lua` in front of it.
-fn script(body: &str) -> Script {
-    Script::new(&format!(
+/// A script's whole text: the key names of [`keys::lua_prelude`] and the shared functions of
+/// `lua/lib.lua` in front of its body.
+fn source(body: &str) -> String {
+    format!(
         "{}{}{body}",
         keys::lua_prelude(),
         include_str!("lua/lib.lua")
-    ))
+    )
 }
 
-/// A batch of new jobs, chained ones deferred behind their chain's last job.
-pub static ENQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/enqueue.lua")));
+fn script(body: &str) -> Script {
+    Script::new(&source(body))
+}
+
+/// A batch of new jobs pushed, chained ones deferred behind their chain's last job. Its text,
+/// not a `Script`: it runs with `EVAL` inside the batch's MULTI, after the jobs' HSETs, where
+/// `EVALSHA`'s retry on NOSCRIPT cannot happen (Redis caches it by its hash all the same).
+pub static ENQUEUE: LazyLock<String> = LazyLock::new(|| source(include_str!("lua/enqueue.lua")));
 /// Queue → started registry, for a batch of jobs, in priority order.
 pub static DEQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/dequeue.lua")));
 /// A batch of outcomes: finished, failed, stopped, retried, requeued.

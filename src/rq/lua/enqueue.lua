@@ -1,20 +1,20 @@
--- Enqueues a batch of jobs in one atomic step, in order. A job with a chain name depends on the
+-- Enqueues a batch of jobs in one atomic step, in order. The caller writes each job's hash in
+-- the same MULTI, just before this script (native HSETs: a job's fields, its zlib data above
+-- all, cost twice as much when copied through Lua). A job with a chain name depends on the
 -- chain's last job when that one has not ended: it is written as deferred (RQ's depends_on with
 -- allow_dependency_failures, so a Python RQ worker that ends the parent enqueues it too) and
 -- goes on its queue when the parent ends. Jobs without a chain are pushed as RQ pushes them.
 -- ARGV: now (RQ timestamp), epoch (integer seconds), then per job: id, queue, at_front ('1' or
---       '0'), chain ('' for none; its fields carry it as manage_chain), number of fields n,
---       then n field/value pairs.
+--       '0'), chain ('' for none; its hash carries it as manage_chain).
 -- Returns the ids that were deferred.
 local now, epoch = ARGV[1], tonumber(ARGV[2])
 local deferred = {}
 local queues = {}
 local i = 3
 while i <= #ARGV do
-  local id, q, at_front, chain, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local id, q, at_front, chain = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local jkey = K.job(id)
-  redis.call('HSET', jkey, unpack(ARGV, i + 5, i + 4 + 2 * n))
-  i = i + 5 + 2 * n
+  i = i + 4
   local parent = nil
   if chain ~= '' then
     local last = redis.call('GET', K.chain(chain))

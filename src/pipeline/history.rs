@@ -138,19 +138,48 @@ pub fn bucket(seconds: f64) -> usize {
         .unwrap_or(DURATION_BUCKETS.len())
 }
 
+/// Each webhook's last status and failures in a row after a batch of its attempts (in order):
+/// what `manage webhooks` shows of a webhook without limits (a limited one's are kept by its
+/// scripts). Folded per webhook, so a busy batch costs two commands a webhook, not two an attempt.
+struct LastSeen<'a> {
+    status: &'a str,
+    at: &'a str,
+    /// Failures since the batch's last success; with `reset`, the whole count.
+    failures: i64,
+    reset: bool,
+}
+
+fn last_seen(batch: &[Attempt]) -> BTreeMap<&str, LastSeen<'_>> {
+    let mut seen: BTreeMap<&str, LastSeen> = BTreeMap::new();
+    for attempt in batch.iter().filter(|a| !a.limited) {
+        let entry = seen.entry(attempt.webhook.as_str()).or_insert(LastSeen {
+            status: "",
+            at: "",
+            failures: 0,
+            reset: false,
+        });
+        entry.status = &attempt.status;
+        entry.at = &attempt.at;
+        if attempt.ok {
+            entry.failures = 0;
+            entry.reset = true;
+        } else {
+            entry.failures += 1;
+        }
+    }
+    seen
+}
+
 fn pipeline(batch: &[Attempt], settings: &HistorySettings) -> redis::Pipeline {
     let mut pipe = redis::pipe();
-    for attempt in batch.iter().filter(|a| !a.limited) {
-        let key = keys::webhook(&attempt.webhook);
-        pipe.hset_multiple(
-            &key,
-            &[("last_status", &attempt.status), ("last_at", &attempt.at)],
-        )
-        .ignore();
-        if attempt.ok {
-            pipe.hset(&key, "failures", 0).ignore();
+    for (webhook, last) in last_seen(batch) {
+        let key = keys::webhook(webhook);
+        pipe.hset_multiple(&key, &[("last_status", last.status), ("last_at", last.at)])
+            .ignore();
+        if last.reset {
+            pipe.hset(&key, "failures", last.failures).ignore();
         } else {
-            pipe.hincr(&key, "failures", 1).ignore();
+            pipe.hincr(&key, "failures", last.failures).ignore();
         }
     }
     if !settings.enabled {
@@ -200,6 +229,41 @@ fn pipeline(batch: &[Attempt], settings: &HistorySettings) -> redis::Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn attempt(webhook: &str, ok: bool, status: &str) -> Attempt {
+        Attempt {
+            webhook: webhook.into(),
+            ok,
+            status: status.into(),
+            at: format!("at-{status}"),
+            at_ms: 0,
+            limited: false,
+            event: "created".into(),
+            object_type: "dcim.site".into(),
+            object_id: "1".into(),
+            seconds: 0.01,
+            attempt: 1,
+            job_id: "j".into(),
+        }
+    }
+
+    #[test]
+    fn a_batch_folds_into_each_webhooks_last_status_and_failures_in_a_row() {
+        let batch = [
+            attempt("a", false, "500"),
+            attempt("b", false, "503"),
+            attempt("a", true, "200"),
+            attempt("a", false, "502"),
+            attempt("b", false, "504"),
+            attempt("a", false, "timed out"),
+        ];
+        let seen = last_seen(&batch);
+        let a = &seen["a"];
+        assert_eq!((a.status, a.at), ("timed out", "at-timed out"));
+        assert_eq!((a.failures, a.reset), (2, true), "two failures since the success");
+        let b = &seen["b"];
+        assert_eq!((b.status, b.failures, b.reset), ("504", 2, false), "two more in a row");
+    }
 
     #[test]
     fn durations_fall_in_prometheus_style_buckets() {

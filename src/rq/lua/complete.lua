@@ -2,12 +2,12 @@
 -- TTLs, and the removal from the started registry, all in one atomic step. A job that ended for
 -- good (finished, failed, stopped) lets its dependents go (lib.lua's job_ended). Every attempt
 -- gets a result in the job's results stream (kept to RQ's 10 newest): one that will be retried a
--- RETRIED result (type 4), which RQ 2.12 itself does not write but reads. The job hash counts
--- its attempts in 'manage_attempts'.
+-- RETRIED result (type 4), which RQ 2.12 itself does not write but reads. The job hash keeps
+-- the number of its last attempt in 'manage_attempts'.
 -- ARGV: worker_key, worker_name, now (RQ timestamp), epoch (int), successes, failures,
---       working_seconds, idle ("1" when nothing is left in flight), then records of 12:
+--       working_seconds, idle ("1" when nothing is left in flight), then records of 13:
 --       kind, id, queue, execution, payload, ttl, started (float), ended (float), x1, x2, x3,
---       details (JSON, or "" for none; stored in the result's 'details' field)
+--       details (JSON, or "" for none; stored in the result's 'details' field), attempt
 -- kinds: ok (payload = base64 result or ""; ttl = result_ttl or "")
 --        fail / stopped (payload = base64(zlib(reason)); ttl = failure_ttl or "")
 --        retry (payload = base64(zlib(reason)); ttl = failure_ttl or ""; x1 = interval seconds,
@@ -27,19 +27,17 @@ local function result(id, fields, details)
 end
 
 local i = 9
-while i + 11 <= #ARGV do
+while i + 12 <= #ARGV do
   local kind, id, q, exec = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local payload, ttl, started, ended = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local x1, x2, x3, details = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11]
-  i = i + 12
+  local attempt = ARGV[i + 12]
+  i = i + 13
   local jkey = K.job(id)
   local rkey = K.results(id)
   local run = {'worker_name', worker_name, 'execution_id', exec, 'execution_started_at', started,
     'execution_ended_at', ended}
   redis.call('ZREM', K.started(q), id .. ':' .. exec)
-  if kind ~= 'requeue' and kind ~= 'park' and redis.call('EXISTS', jkey) == 1 then
-    redis.call('HINCRBY', jkey, 'manage_attempts', 1)
-  end
   if redis.call('EXISTS', jkey) == 0 then
     -- deleted while it ran: nothing left to record
   elseif kind == 'ok' then
@@ -48,7 +46,8 @@ while i + 11 <= #ARGV do
     if result_ttl == 0 then
       redis.call('DEL', jkey)
     else
-      redis.call('HSET', jkey, 'status', 'finished', 'ended_at', now, 'last_heartbeat', now)
+      redis.call('HSET', jkey, 'status', 'finished', 'ended_at', now, 'last_heartbeat', now,
+        'manage_attempts', attempt)
       local fields = {'type', 1, unpack(run)}
       if payload ~= '' then
         fields[#fields + 1] = 'return_value'
@@ -67,7 +66,8 @@ while i + 11 <= #ARGV do
   elseif kind == 'fail' or kind == 'stopped' then
     local status = 'failed'
     if kind == 'stopped' then status = 'stopped' end
-    redis.call('HSET', jkey, 'status', status, 'ended_at', now, 'last_heartbeat', now)
+    redis.call('HSET', jkey, 'status', status, 'ended_at', now, 'last_heartbeat', now,
+      'manage_attempts', attempt)
     job_ended(id, now)
     result(id, {'type', 2, 'exc_string', payload, unpack(run)}, details)
     local failure_ttl = tonumber(ttl)
@@ -81,7 +81,7 @@ while i + 11 <= #ARGV do
     end
   elseif kind == 'retry' then
     local interval = tonumber(x1) or 0
-    redis.call('HSET', jkey, 'retries_left', x2, 'last_heartbeat', now)
+    redis.call('HSET', jkey, 'retries_left', x2, 'last_heartbeat', now, 'manage_attempts', attempt)
     result(id, {'type', 4, 'exc_string', payload, unpack(run)}, details)
     if tonumber(ttl) then redis.call('EXPIRE', rkey, tonumber(ttl)) end
     if interval <= 0 then

@@ -32,6 +32,10 @@ local function job_ended(id, now)
     redis.call('DEL', K.chain(chain))
   end
   local dkey = K.dependents(id)
+  -- Most jobs have no dependents: one EXISTS, not SMEMBERS and DEL of nothing.
+  if redis.call('EXISTS', dkey) == 0 then
+    return
+  end
   for _, child in ipairs(redis.call('SMEMBERS', dkey)) do
     local ckey = K.job(child)
     if redis.call('HGET', ckey, 'status') == 'deferred' then

@@ -32,6 +32,8 @@ pub struct Ended {
     pub result_ttl: Option<i64>,
     /// The job's `failure_ttl`, if set.
     pub failure_ttl: Option<i64>,
+    /// Which attempt this was (1 for the first), kept as the hash's `manage_attempts`.
+    pub attempt: u32,
     /// When it started and ended (epoch seconds).
     pub started: f64,
     /// When it ended (epoch seconds).
@@ -39,7 +41,7 @@ pub struct Ended {
 }
 
 /// Script arguments per ended job (see `lua/complete.lua`).
-const RECORD_LEN: usize = 12;
+const RECORD_LEN: usize = 13;
 
 /// Flat script arguments for one ended job (see `lua/complete.lua`).
 fn record(ended: &Ended) -> [String; RECORD_LEN] {
@@ -110,6 +112,7 @@ fn record(ended: &Ended) -> [String; RECORD_LEN] {
             .as_ref()
             .map(Value::to_string)
             .unwrap_or_default(),
+        ended.attempt.to_string(),
     ]
 }
 

@@ -126,12 +126,7 @@ fn prepare<'f>(taken: &Taken, functions: &'f Functions) -> Result<Runnable<'f>, 
         job_id: taken.job.id.clone(),
         queue: taken.queue.clone(),
         execution: taken.execution.clone(),
-        attempt: taken
-            .job
-            .int("manage_attempts")
-            .ok()
-            .flatten()
-            .map_or(1, |done| done.max(0) as u32 + 1),
+        attempt: attempt_number(taken),
         meta: match taken.job.meta() {
             Some(Value::Object(meta)) => meta,
             _ => Default::default(),
@@ -193,4 +188,14 @@ fn failure(taken: &Taken, reason: String, retry_after: Option<u64>) -> Outcome {
         }
         _ => Outcome::Failed(reason),
     }
+}
+
+/// This run's attempt number: one more than the attempts the job hash has counted.
+pub fn attempt_number(taken: &Taken) -> u32 {
+    taken
+        .job
+        .int("manage_attempts")
+        .ok()
+        .flatten()
+        .map_or(1, |done| done.max(0) as u32 + 1)
 }

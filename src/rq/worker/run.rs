@@ -464,6 +464,7 @@ impl Worker {
                 _ => counts.failed.fetch_add(1, Ordering::Relaxed),
             };
             let record = Ended {
+                attempt: execute::attempt_number(&taken),
                 result_ttl: taken.job.int("result_ttl").ok().flatten(),
                 failure_ttl: taken.job.int("failure_ttl").ok().flatten(),
                 id: taken.job.id,

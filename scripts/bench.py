@@ -66,15 +66,17 @@ def rss_kib(pid):
 class Receiver:
     def __init__(self, *extra):
         self.out = tempfile.NamedTemporaryFile(delete=False, suffix=".log").name
-        self.proc = subprocess.Popen([MANAGE, "webhook_receiver", "--port", "0", *extra], stdout=open(self.out, "w"), stderr=subprocess.DEVNULL)
+        self.err = tempfile.NamedTemporaryFile(delete=False, suffix=".err").name
+        # With --json the "Listening on" line goes to stderr, so both are searched.
+        self.proc = subprocess.Popen([MANAGE, "webhook_receiver", "--port", "0", *extra], stdout=open(self.out, "w"), stderr=open(self.err, "w"))
         for _ in range(100):
-            m = re.search(r"localhost:(\d+)\.", Path(self.out).read_text())
+            m = re.search(r"localhost:(\d+)\.", Path(self.out).read_text() + Path(self.err).read_text())
             if m: self.port = int(m.group(1)); break
             time.sleep(0.05)
         self.url = f"http://127.0.0.1:{self.port}/"
 
     def stop(self):
-        self.proc.send_signal(signal.SIGINT); self.proc.wait(timeout=30); os.unlink(self.out)
+        self.proc.send_signal(signal.SIGINT); self.proc.wait(timeout=30); os.unlink(self.out); os.unlink(self.err)
 
 
 def config(redis, url, extra="", top=""):
@@ -199,7 +201,7 @@ def bench_enqueue():
         redis.stop()
     row("Enqueue: enqueue_event --lines (50,000 events, process start included)", median(lines), 0, ">= 50,000/s", "scripts/bench.sh (enqueue)")
     notes.append(f"Enqueue (last run): CPU per job {split[0] / n * 1e6:.1f} µs in enqueue_event (reading and parsing the lines, "
-                 f"matching rules, JSON, zlib) and {split[1] / n * 1e6:.1f} µs in redis-server (HSET of the job hash, RPUSH).")
+                 f"matching rules, JSON, zlib) and {split[1] / n * 1e6:.1f} µs in redis-server (the job hash's HSET, its chain's GET and SET, RPUSH).")
     row("Enqueue: library API enqueue_bulk (50,000 events, transactions of 1,000)", median(library), 0, ">= 50,000/s", "N=50000 MANAGE_CONFIG=… cargo bench --bench enqueue")
 
 

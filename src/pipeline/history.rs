@@ -260,9 +260,17 @@ mod tests {
         let seen = last_seen(&batch);
         let a = &seen["a"];
         assert_eq!((a.status, a.at), ("timed out", "at-timed out"));
-        assert_eq!((a.failures, a.reset), (2, true), "two failures since the success");
+        assert_eq!(
+            (a.failures, a.reset),
+            (2, true),
+            "two failures since the success"
+        );
         let b = &seen["b"];
-        assert_eq!((b.status, b.failures, b.reset), ("504", 2, false), "two more in a row");
+        assert_eq!(
+            (b.status, b.failures, b.reset),
+            ("504", 2, false),
+            "two more in a row"
+        );
     }
 
     #[test]

@@ -217,16 +217,24 @@ fn an_open_circuit_holds_jobs_probes_and_closes() {
 
 #[test]
 fn gone_opens_the_circuit_until_reset() {
+    gone_until_reset("breaker_failures = 5\nbreaker_open = 1");
+}
+
+/// A webhook with no limits and no breaker has a circuit for `410 Gone` all the same.
+#[test]
+fn gone_opens_the_circuit_of_a_webhook_without_a_breaker_too() {
+    gone_until_reset("");
+}
+
+/// One `410 Gone` holds every later delivery of the webhook (no probes, no retries used) until
+/// `manage webhooks --reset`, which sends them.
+fn gone_until_reset(webhook_extra: &str) {
     let redis = RedisServer::start();
     let gone = Endpoint::start();
     gone.set_status(410);
     let dir = project(
         &redis,
-        &(hook(
-            "gone",
-            &gone.base(),
-            "breaker_failures = 5\nbreaker_open = 1",
-        ) + &kind_rule("gone", "gone", "g", "")),
+        &(hook("gone", &gone.base(), webhook_extra) + &kind_rule("gone", "gone", "g", "")),
     );
     enqueue_kind(dir.path(), QUIET, "g", 1..11);
     let _running = workers(dir.path(), 1, &["--concurrency", "1"]);

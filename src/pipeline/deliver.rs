@@ -7,7 +7,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::Duration,
@@ -46,6 +46,12 @@ struct Ready {
     signer: Signer,
     client: reqwest::Client,
     limits: Option<Limits>,
+    /// A webhook without limits still has a circuit for `410 Gone`: its deliveries go through
+    /// the gate only while `gone` says the circuit is open, so they cost nothing otherwise.
+    circuit: Limits,
+    /// The circuit of this webhook without limits may be `gone` (seen here, or by any worker
+    /// within a second), so its deliveries ask the gate until one is let through.
+    gone: AtomicBool,
     /// Deliveries of this webhook running in this process now.
     running: AtomicU64,
 }
@@ -121,6 +127,8 @@ impl Deliveries {
                     signer,
                     client,
                     limits: Limits::of(config),
+                    circuit: Limits::circuit(config),
+                    gone: AtomicBool::new(false),
                     running: AtomicU64::new(0),
                 },
             );
@@ -209,10 +217,18 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         limited: hook.limits.is_some(),
         webhook: name,
     };
-    let slot = match &hook.limits {
+    let gated = hook
+        .limits
+        .as_ref()
+        .or_else(|| hook.gone.load(Ordering::Relaxed).then_some(&hook.circuit));
+    let slot = match gated {
         Some(limits) => Some(take_slot(&webhooks, limits, &call.job_id).await?),
         None => None,
     };
+    if hook.limits.is_none() && slot.is_some() {
+        // The gate let it through: the circuit was reset, so the next ones need no gate.
+        hook.gone.store(false, Ordering::Relaxed);
+    }
     hook.running.fetch_add(1, Ordering::Relaxed);
     let _running = Running(&hook.running);
     let started = chrono::Utc::now();
@@ -235,6 +251,20 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     count(&logged.webhook, &answer);
     if let Some(slot) = slot {
         slot.end(ending, &status).await;
+    } else if ending == Ending::Gone {
+        // A webhook without limits: its circuit opens for every worker, until reset.
+        hook.gone.store(true, Ordering::Relaxed);
+        let mut conn = webhooks.conn.clone();
+        if let Err(error) = hook
+            .circuit
+            .done(&mut conn, &call.job_id, Ending::Gone, &status)
+            .await
+        {
+            tracing::warn!(
+                "cannot open the circuit of webhook {}: {error}",
+                logged.webhook
+            );
+        }
     }
     let seconds = answer.took.as_secs_f64();
     logged.record(&webhooks.history, &call, answer.ok(), status, seconds);
@@ -524,6 +554,13 @@ fn one_line(text: &str) -> String {
 /// Every minute the delivery logs lose what is older than `log_days`.
 pub async fn keep_up(deliveries: Deliveries, worker: String, log_days: Option<u64>) {
     let limits = deliveries.limits();
+    let unlimited: Vec<&str> = deliveries
+        .inner
+        .ready
+        .iter()
+        .filter(|(_, hook)| hook.limits.is_none())
+        .map(|(name, _)| name.as_str())
+        .collect();
     let mut conn = deliveries.inner.conn.clone();
     let key = super::keys::in_flight(&worker);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -549,7 +586,21 @@ pub async fn keep_up(deliveries: Deliveries, worker: String, log_days: Option<u6
                 tracing::debug!("cannot trim the delivery logs: {error}");
             }
         }
-        if ticks % 10 == 0 {
+        if ticks % 10 == 1 {
+            // Another worker's 410, or an operator's reset, reaches this one within a second
+            // (and at its start: the first tick is at once).
+            match limits::gone(&mut conn, &unlimited).await {
+                Ok(gone) => {
+                    // Only ever set here: a delivery the gate lets through clears it, so a
+                    // read taken before this worker's own 410 was recorded cannot clear it.
+                    for (name, _) in unlimited.iter().zip(gone).filter(|(_, gone)| *gone) {
+                        deliveries.inner.ready[*name]
+                            .gone
+                            .store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(error) => tracing::debug!("cannot read the webhooks' circuits: {error}"),
+            }
             let running = deliveries.running();
             let mut pipe = redis::pipe();
             pipe.atomic().del(&key);

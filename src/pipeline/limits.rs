@@ -65,7 +65,13 @@ impl Ending {
 impl Limits {
     /// The limits a webhook has, or `None` when it has none (then nothing is checked, at no cost).
     pub fn of(webhook: &WebhookConfig) -> Option<Self> {
-        webhook.limited().then(|| Self {
+        webhook.limited().then(|| Self::circuit(webhook))
+    }
+
+    /// The webhook's limits and circuit, whether or not it has any limit: a webhook without
+    /// limits still has a circuit that a `410 Gone` opens until it is reset.
+    pub fn circuit(webhook: &WebhookConfig) -> Self {
+        Self {
             webhook: webhook.name.clone(),
             prefix: keys::webhook(&webhook.name),
             max_in_flight: webhook.max_in_flight,
@@ -76,7 +82,7 @@ impl Limits {
             },
             breaker_failures: webhook.breaker_failures,
             breaker_open: webhook.breaker_open,
-        })
+        }
     }
 
     /// Asks whether job `id` may deliver now.
@@ -268,20 +274,16 @@ pub async fn states<C: ConnectionLike>(
         .collect())
 }
 
-/// Closes a webhook's circuit (also one opened by `410 Gone`) and lets its waiting jobs go on
-/// the next sweep. Returns the circuit it had.
+/// Closes a webhook's circuit (also one opened by `410 Gone`) and puts the jobs waiting on it
+/// back on their queues at once. Returns the circuit it had.
 pub async fn reset<C: ConnectionLike>(conn: &mut C, name: &str) -> redis::RedisResult<String> {
-    let key = keys::webhook(name);
-    let (before, _): (Option<String>, ()) = redis::pipe()
-        .atomic()
-        .hget(&key, "circuit")
-        .hset_multiple(
-            &key,
-            &[("circuit", "closed"), ("failures", "0"), ("probe", "")],
-        )
-        .query_async(conn)
+    let (before, _moved): (String, u64) = scripts::RESET
+        .prepare_invoke()
+        .arg(keys::webhook(name))
+        .arg(timestamp::now())
+        .invoke_async(conn)
         .await?;
-    Ok(before.unwrap_or_else(|| "closed".into()))
+    Ok(before)
 }
 
 /// Deliveries in flight per webhook, summed over the live workers' counts.
@@ -305,4 +307,23 @@ pub async fn in_flight<C: ConnectionLike>(
         *total.entry(webhook).or_default() += count;
     }
     Ok(total)
+}
+
+/// Which of `names` have a circuit closed by nothing but an operator (`gone`, after a `410`).
+pub async fn gone<C: ConnectionLike>(
+    conn: &mut C,
+    names: &[&str],
+) -> redis::RedisResult<Vec<bool>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for name in names {
+        pipe.hget(keys::webhook(name), "circuit");
+    }
+    let circuits: Vec<Option<String>> = pipe.query_async(conn).await?;
+    Ok(circuits
+        .into_iter()
+        .map(|c| c.as_deref() == Some("gone"))
+        .collect())
 }

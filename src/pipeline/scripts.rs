@@ -20,5 +20,7 @@ fn script(body: &str) -> Script {
 pub static GATE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/gate.lua")));
 /// An attempt ended: free its slot, move the circuit, let waiting deliveries go.
 pub static DONE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/done.lua")));
+/// An operator's reset: the circuit closed, the jobs waiting on it back on their queues.
+pub static RESET: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/reset.lua")));
 /// The periodic pass: expired leases, lost probes, due jobs.
 pub static SWEEP: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/sweep.lua")));

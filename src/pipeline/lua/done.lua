@@ -1,6 +1,6 @@
 -- Records the end of an attempt on a limited webhook, atomically: frees its slot, moves the
 -- circuit (failures in a row open it; the probe's success closes it, its failure opens it
--- again; 410 Gone opens it until reset), and lets waiting deliveries go when slots are free
+-- again; 410 Gone opens it until reset, with or without a breaker), and lets waiting deliveries go when slots are free
 -- and the circuit is closed.
 -- ARGV: prefix, job id, result ('ok', 'fail', 'gone' or 'aborted'), status text (e.g. '503' or
 --       the error), max_in_flight, breaker failures (0: none), seconds an open circuit waits,
@@ -22,15 +22,14 @@ if result ~= 'aborted' then
     end
   else
     local failures = redis.call('HINCRBY', prefix, 'failures', 1)
-    if breaker > 0 then
-      if result == 'gone' then
-        circuit = 'gone'
-        redis.call('HSET', prefix, 'circuit', 'gone', 'opened_at', now_text, 'probe', '')
-      elseif (circuit == 'half_open' and redis.call('HGET', prefix, 'probe') == id)
-          or (circuit == 'closed' and failures >= breaker) then
-        circuit = 'open'
-        redis.call('HSET', prefix, 'circuit', 'open', 'opened_at', now_text, 'probe_at', now + open_for, 'probe', '')
-      end
+    if result == 'gone' then
+      -- Gone for good, breaker or not: nothing but an operator's reset sends to it again.
+      circuit = 'gone'
+      redis.call('HSET', prefix, 'circuit', 'gone', 'opened_at', now_text, 'probe', '')
+    elseif breaker > 0 and ((circuit == 'half_open' and redis.call('HGET', prefix, 'probe') == id)
+        or (circuit == 'closed' and failures >= breaker)) then
+      circuit = 'open'
+      redis.call('HSET', prefix, 'circuit', 'open', 'opened_at', now_text, 'probe_at', now + open_for, 'probe', '')
     end
   end
 elseif circuit == 'half_open' and redis.call('HGET', prefix, 'probe') == id then

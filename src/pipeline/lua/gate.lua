@@ -1,4 +1,4 @@
--- Decides whether a delivery to a limited webhook may start now, in one atomic step across all
+-- Decides whether a delivery to a limited webhook (or one whose circuit a 410 opened) may start now, in one atomic step across all
 -- workers: the circuit must be closed (or this delivery is the probe), a slot must be free
 -- (max_in_flight), and its rate-limit slot must have come. A delivery that may start takes a
 -- lease on a slot; one that may not is told where to wait and until when (the worker parks it).
@@ -9,11 +9,13 @@ local prefix, id = ARGV[1], ARGV[2]
 local max, interval, breaker, lease = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = clock()
 local waiting, timed = prefix .. ':waiting', prefix .. ':timed'
+local circuit, probe_at, probe, probe_until = unpack(redis.call('HMGET', prefix, 'circuit', 'probe_at', 'probe', 'probe_until'))
+-- Gone (a 410) holds with or without a breaker; open and half open are the breaker's.
+if circuit == 'gone' then
+  return {'wait', waiting, tostring(now), 'the endpoint answered 410 Gone; the circuit stays open until manage webhooks --reset'}
+end
 if breaker > 0 then
-  local circuit, probe_at, probe, probe_until = unpack(redis.call('HMGET', prefix, 'circuit', 'probe_at', 'probe', 'probe_until'))
-  if circuit == 'gone' then
-    return {'wait', waiting, tostring(now), 'the endpoint answered 410 Gone; the circuit stays open until manage webhooks --reset'}
-  elseif circuit == 'open' then
+  if circuit == 'open' then
     if now < tonumber(probe_at) then
       return {'wait', waiting, tostring(now), 'the circuit is open'}
     end

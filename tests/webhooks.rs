@@ -411,7 +411,13 @@ fn python_rq_and_manage_deliver_each_others_webhook_jobs() {
         "{}",
         String::from_utf8_lossy(&worker.stderr)
     );
-    assert_eq!(job_status(&redis, &ids[0]), "finished");
+    assert_eq!(
+        job_status(&redis, &ids[0]),
+        "finished",
+        "the Python worker's run of our job: {}\n{}",
+        support::rq::last_reason(&redis, &ids[0]),
+        String::from_utf8_lossy(&worker.stderr)
+    );
     let requests = endpoint.requests();
     assert_eq!(requests.len(), 2);
     let (ours, theirs) = (&requests[0], &requests[1]);

@@ -224,10 +224,6 @@ fn unordered_webhooks_deliver_one_object_side_by_side() {
     assert_eq!(sequences(&ordered)[&1], ["created", "updated", "deleted"]);
 }
 
-/// A NetBox-style `extras.webhooks.send_webhook` for Python RQ workers: posts the job's event
-/// and data to `WEBHOOK_URL`.
-const PYTHON_JOB: &str = "import json, os, urllib.request\n\ndef send_webhook(webhook, event_type, object_type, data, **_):\n    event = {'object_created': 'created', 'object_updated': 'updated', 'object_deleted': 'deleted'}[event_type]\n    body = json.dumps({'event': event, 'data': data}).encode()\n    request = urllib.request.Request(os.environ['WEBHOOK_URL'], data=body, headers={'Content-Type': 'application/json'})\n    with urllib.request.urlopen(request) as answer:\n        return 'Status %d' % answer.status\n";
-
 #[test]
 fn python_rq_runs_an_ordered_chain_and_counts_what_waits() {
     let redis = RedisServer::start();
@@ -244,10 +240,7 @@ fn python_rq_runs_an_ordered_chain_and_counts_what_waits() {
         &[],
     );
     assert_eq!(counted.trim(), "1 2 deferred 1");
-    let jobs = tempfile::tempdir().unwrap();
-    std::fs::create_dir(jobs.path().join("extras")).unwrap();
-    std::fs::write(jobs.path().join("extras/__init__.py"), "").unwrap();
-    std::fs::write(jobs.path().join("extras/webhooks.py"), PYTHON_JOB).unwrap();
+    let jobs = support::python_webhook_jobs();
     let worker = run(support::python_worker(&redis, jobs.path())
         .env("WEBHOOK_URL", format!("{}/hook", endpoint.base())));
     assert!(worker.status.success(), "{}", stderr(&worker));

@@ -397,13 +397,12 @@ fn python_rq_and_manage_deliver_each_others_webhook_jobs() {
     );
     burst(dir.path(), &[]);
     assert_eq!(job_status(&redis, "from-python"), "finished");
-    // We enqueue, a Python RQ worker with the baseline job delivers.
+    // We enqueue, a Python RQ worker with NetBox's job delivers.
     let ids = enqueue_site(dir.path(), "created", r#"{"id": 1, "name": "é"}"#);
-    let worker = support::python_worker(&redis, &support::shared_dir().join("bench/pyjobs"))
-        .env(
-            "BASELINE_WEBHOOKS",
-            format!(r#"{{"bench": {{"payload_url": "{url}", "secret": "s3cret"}}}}"#),
-        )
+    let jobs = support::python_webhook_jobs();
+    let worker = support::python_worker(&redis, jobs.path())
+        .env("WEBHOOK_URL", &url)
+        .env("WEBHOOK_SECRET", "s3cret")
         .output()
         .unwrap();
     assert!(

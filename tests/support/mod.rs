@@ -432,13 +432,6 @@ pub fn python() -> PathBuf {
     path
 }
 
-/// `../shared` beside the repository (reference material and the Python baselines).
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("MANAGE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
 /// Runs Python code in the RQ virtualenv with `REDIS_URL` set; panics with its output on failure.
 pub fn python_run(redis: &RedisServer, code: &str, extra_path: &[&Path]) -> String {
     python_with(&redis.url(), code, extra_path, b"")
@@ -447,8 +440,7 @@ pub fn python_run(redis: &RedisServer, code: &str, extra_path: &[&Path]) -> Stri
 /// Runs Python code in the RQ virtualenv with `REDIS_URL=redis_url` and `input` on its standard
 /// input; returns what it printed, and panics with its output when it fails.
 pub fn python_with(redis_url: &str, code: &str, extra_path: &[&Path], input: &[u8]) -> String {
-    let mut path: Vec<PathBuf> = extra_path.iter().map(|p| p.to_path_buf()).collect();
-    path.push(shared_dir().join("bench/pyjobs"));
+    let path: Vec<PathBuf> = extra_path.iter().map(|p| p.to_path_buf()).collect();
     let out = run_with_input(
         Command::new(python())
             .arg("-c")
@@ -515,6 +507,36 @@ pub fn python_tasks() -> tempfile::TempDir {
         "def add(a, b, scale=1):\n    return (a + b) * scale\n\ndef boom(x):\n    raise ValueError('boom: %s' % x)\n",
     )
     .unwrap();
+    dir
+}
+
+/// NetBox's `extras.webhooks.send_webhook` as a Python RQ worker runs it: NetBox's body (event,
+/// timestamp, object_type, username, request_id, data, snapshots), signed with `X-Hook-Signature`
+/// (hex HMAC-SHA512) when `WEBHOOK_SECRET` is set, posted to `WEBHOOK_URL`. Returns the
+/// directory to put on the worker's `PYTHONPATH`: the tests need nothing outside the repository.
+pub fn python_webhook_jobs() -> tempfile::TempDir {
+    const JOB: &str = r#"import hashlib, hmac, json, os, urllib.request
+
+
+def send_webhook(webhook, event_type, object_type, data, timestamp=None, username=None,
+                 request_id=None, snapshots=None, **_):
+    event = {'object_created': 'created', 'object_updated': 'updated',
+             'object_deleted': 'deleted'}.get(event_type, event_type)
+    body = json.dumps({'event': event, 'timestamp': timestamp, 'object_type': object_type,
+                       'username': username, 'request_id': request_id, 'data': data,
+                       'snapshots': snapshots}).encode('utf-8')
+    headers = {'Content-Type': 'application/json'}
+    secret = os.environ.get('WEBHOOK_SECRET')
+    if secret:
+        headers['X-Hook-Signature'] = hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
+    request = urllib.request.Request(os.environ['WEBHOOK_URL'], data=body, headers=headers)
+    with urllib.request.urlopen(request) as answer:
+        return 'Status %d returned, webhook successfully processed.' % answer.status
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("extras")).unwrap();
+    std::fs::write(dir.path().join("extras/__init__.py"), "").unwrap();
+    std::fs::write(dir.path().join("extras/webhooks.py"), JOB).unwrap();
     dir
 }
 

@@ -535,3 +535,30 @@ fn a_full_redis_is_named_in_one_line_with_what_got_in() {
         format!("CommandError: Redis at {} refused the write: it is out of memory (maxmemory reached and its policy evicts nothing); {enqueued} event(s) were enqueued before it, the rest were not", redis.url())
     );
 }
+
+/// A queue key of the wrong type (written by hand) stops a batch halfway: the error says so,
+/// and no job hash is left behind on no queue.
+#[test]
+fn a_queue_key_of_the_wrong_type_leaves_no_job_behind() {
+    let redis = RedisServer::start();
+    let dir = support::hooks::project_sending_to(&redis, "http://127.0.0.1:9/", "");
+    redis
+        .conn()
+        .set::<_, _, ()>("rq:queue:default", "not a list")
+        .unwrap();
+    let lines: String = (0..3)
+        .map(|i| format!("{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": {i}}}}}\n"))
+        .collect();
+    let out = support::run_with_input(
+        support::manage(dir.path()).args(["enqueue_event", "--lines"]),
+        lines.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let said = support::stderr(&out);
+    assert!(
+        said.contains("enqueue stopped at job") && said.contains("WRONGTYPE"),
+        "{said}"
+    );
+    let jobs: Vec<String> = redis.conn().keys("rq:job:*").unwrap();
+    assert!(jobs.is_empty(), "job hashes left on no queue: {jobs:?}");
+}

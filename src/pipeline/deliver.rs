@@ -229,6 +229,11 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         // The gate let it through: the circuit was reset, so the next ones need no gate.
         hook.gone.store(false, Ordering::Relaxed);
     }
+    // A delivery through the gate has its failures counted by the gate's scripts, not twice.
+    let logged = Logged {
+        limited: slot.is_some(),
+        ..logged
+    };
     hook.running.fetch_add(1, Ordering::Relaxed);
     let _running = Running(&hook.running);
     let started = chrono::Utc::now();
@@ -251,6 +256,10 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
     count(&logged.webhook, &answer);
     if let Some(slot) = slot {
         slot.end(ending, &status).await;
+        if ending == Ending::Gone && hook.limits.is_none() {
+            // The gate let it through after a reset, and the endpoint is still gone.
+            hook.gone.store(true, Ordering::Relaxed);
+        }
     } else if ending == Ending::Gone {
         // A webhook without limits: its circuit opens for every worker, until reset.
         hook.gone.store(true, Ordering::Relaxed);
@@ -561,6 +570,10 @@ pub async fn keep_up(deliveries: Deliveries, worker: String, log_days: Option<u6
         .filter(|(_, hook)| hook.limits.is_none())
         .map(|(name, _)| name.as_str())
         .collect();
+    let circuits: Vec<Limits> = unlimited
+        .iter()
+        .map(|name| deliveries.inner.ready[*name].circuit.clone())
+        .collect();
     let mut conn = deliveries.inner.conn.clone();
     let key = super::keys::in_flight(&worker);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -587,6 +600,10 @@ pub async fn keep_up(deliveries: Deliveries, worker: String, log_days: Option<u6
             }
         }
         if ticks % 10 == 1 {
+            // A job parked on a circuit that was reset meanwhile goes back on its queue.
+            if let Err(error) = limits::sweep(&mut conn, &circuits).await {
+                tracing::debug!("the sweep of webhook circuits failed: {error}");
+            }
             // Another worker's 410, or an operator's reset, reaches this one within a second
             // (and at its start: the first tick is at once).
             match limits::gone(&mut conn, &unlimited).await {

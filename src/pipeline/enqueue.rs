@@ -155,7 +155,7 @@ pub fn now_iso() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
-/// Enqueues the jobs of many events in one round trip (one atomic script), so a batch is
+/// Enqueues the jobs of many events in one round trip (one MULTI), so a batch is
 /// enqueued whole or not at all. Returns the jobs of each event, in order.
 pub async fn enqueue_events<C: redis::aio::ConnectionLike>(
     conn: &mut C,
@@ -236,8 +236,14 @@ impl BulkError {
     /// One line for the user: what stopped the enqueue and how many events got in before it.
     pub fn describe(&self, redis: &str) -> String {
         let done = self.enqueued_events;
+        let unreachable = self.error.is_io_error()
+            || self.error.is_timeout()
+            || self.error.is_connection_dropped()
+            || self.error.is_connection_refusal();
         if self.out_of_memory() {
             format!("Redis at {redis} refused the write: it is out of memory (maxmemory reached and its policy evicts nothing); {done} event(s) were enqueued before it, the rest were not")
+        } else if !unreachable {
+            format!("Redis at {redis} refused the write: {}; {done} event(s) were enqueued before it, the rest were not", self.error)
         } else {
             format!("cannot reach Redis at {redis}: {}; {done} event(s) were enqueued before it, the rest were not", self.error)
         }

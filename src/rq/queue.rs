@@ -57,7 +57,9 @@ pub fn encode(jobs: &[NewJob]) -> Encoded {
 }
 
 /// Writes jobs and pushes them on their queues in one atomic round trip, so a batch is
-/// enqueued whole or not at all. Returns the ids in order.
+/// enqueued whole or not at all (one exception: a queue or chain key of the wrong type, put
+/// there by hand, stops the script halfway; the jobs before it stay queued, the rest are
+/// removed, and the error says so). Returns the ids in order.
 pub async fn enqueue_many<C: ConnectionLike>(
     conn: &mut C,
     jobs: &[NewJob],

@@ -352,6 +352,10 @@ impl Worker {
                 }
                 Ok(Fetched::Suspended) => {
                     drop(room);
+                    // Redis answered: the loop no longer waits for it, only for the resume.
+                    self.health
+                        .waiting_for_redis
+                        .store(false, Ordering::Release);
                     self.suspended(state, controls).await
                 }
                 Err(error) => {

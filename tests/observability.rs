@@ -411,28 +411,12 @@ fn live_and_ready_follow_a_redis_outage() {
     assert!(metrics.contains("\nmanage_redis_up 1\n"), "{metrics}");
     assert!(metrics.contains("\nrq_workers{"), "{metrics}");
     redis.kill();
-    assert!(
-        wait_until(Duration::from_secs(10), || get(&format!(
-            "http://{address}/ready"
-        ))
-        .0 == 503),
-        "{:?}",
-        get(&format!("http://{address}/ready"))
-    );
-    let (_, why) = get(&format!("http://{address}/ready"));
+    let why = answers(&address, "/ready", 503, Duration::from_secs(10));
     assert!(
         why.starts_with("not ready: Redis at redis://127.0.0.1:"),
         "{why}"
     );
-    assert!(
-        wait_until(Duration::from_secs(10), || get(&format!(
-            "http://{address}/live"
-        ))
-        .0 == 503),
-        "/live while the loop cannot reach Redis: {:?}",
-        get(&format!("http://{address}/live"))
-    );
-    let (_, why) = get(&format!("http://{address}/live"));
+    let why = answers(&address, "/live", 503, Duration::from_secs(10));
     assert!(
         why.starts_with("not live: the worker's loop is waiting for Redis at redis://127.0.0.1:"),
         "{why}"
@@ -444,17 +428,21 @@ fn live_and_ready_follow_a_redis_outage() {
     assert!(metrics.contains("\nmanage_jobs_in_flight 0\n"), "{metrics}");
     assert!(!metrics.contains("rq_workers"), "{metrics}");
     redis.restart_with(&["--appendonly", "no"]);
-    for probe in ["ready", "live"] {
-        assert!(
-            wait_until(Duration::from_secs(30), || get(&format!(
-                "http://{address}/{probe}"
-            ))
-            .0 == 200),
-            "/{probe}: {:?}\n{}",
-            get(&format!("http://{address}/{probe}")),
-            worker.output()
-        );
+    for probe in ["/ready", "/live"] {
+        answers(&address, probe, 200, Duration::from_secs(30));
     }
+}
+
+/// Waits up to `within` for `GET path` on `address` to answer `status`; returns what it said.
+fn answers(address: &str, path: &str, status: u16, within: Duration) -> String {
+    let url = format!("http://{address}{path}");
+    let mut last = (0, String::new());
+    let answered = wait_until(within, || {
+        last = get(&url);
+        last.0 == status
+    });
+    assert!(answered, "{path} did not answer {status}: {last:?}");
+    last.1
 }
 
 #[test]

@@ -372,3 +372,53 @@ fn runaway_templates_fail_fast_in_bounded_memory_while_others_deliver() {
         );
     }
 }
+
+/// Across worker processes: one worker's `410` holds a webhook without limits on the others too
+/// (each reads its webhooks' circuits every second, so the test waits out that second, the
+/// promised bound), and the reset sends every job that waited.
+#[test]
+fn one_workers_410_holds_a_webhook_without_limits_on_every_worker() {
+    let redis = RedisServer::start();
+    let gone = Endpoint::start();
+    gone.set_status(410);
+    let dir = project(
+        &redis,
+        &(hook("gone", &gone.base(), "") + &kind_rule("gone", "gone", "g", "")),
+    );
+    let _running = workers(dir.path(), 2, &["--concurrency", "4"]);
+    enqueue_kind(dir.path(), QUIET, "g", 1..2);
+    assert!(
+        wait_until(Duration::from_secs(20), || webhook_state(
+            dir.path(),
+            "gone"
+        )["circuit"]
+            == "gone"),
+        "{}",
+        webhook_state(dir.path(), "gone")
+    );
+    assert_eq!(gone.received(), 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    enqueue_kind(dir.path(), QUIET, "g", 2..22);
+    assert!(
+        wait_until(Duration::from_secs(20), || webhook_state(
+            dir.path(),
+            "gone"
+        )["waiting"]
+            == 20),
+        "{}",
+        webhook_state(dir.path(), "gone")
+    );
+    assert_eq!(
+        gone.received(),
+        1,
+        "neither worker sent to the gone endpoint again"
+    );
+    gone.set_status(200);
+    let out = manage_in(dir.path(), &["webhooks", "--reset", "gone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        wait_until(Duration::from_secs(20), || gone.received() == 21),
+        "{} arrived",
+        gone.received()
+    );
+}

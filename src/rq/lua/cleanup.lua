@@ -36,10 +36,18 @@ for _, member in ipairs(members) do
         requeued = requeued + 1
       else
         redis.call('HSET', jkey, 'status', 'failed', 'ended_at', now)
-        job_ended(id, now)
-        redis.call('EXPIRE', jkey, 31536000)
-        redis.call('ZADD', K.failed(q), epoch + 31536000, id)
+        local waited = job_ended(id, now)
+        -- The job's own failure_ttl, as RQ's registry cleanup uses it (a year when it has none).
+        local ttl = tonumber(redis.call('HGET', jkey, 'failure_ttl')) or 31536000
         redis.call('XADD', K.results(id), 'MAXLEN', '~', 10, '*', 'type', 2, 'worker_name', '', 'exc_string', reason)
+        expire_job_keys(id, ttl, waited)
+        if ttl < 0 then
+          redis.call('PERSIST', jkey)
+          redis.call('ZADD', K.failed(q), -1, id)
+        else
+          redis.call('EXPIRE', jkey, ttl)
+          redis.call('ZADD', K.failed(q), epoch + ttl, id)
+        end
         failed = failed + 1
       end
     end

@@ -42,9 +42,10 @@ while i + 12 <= #ARGV do
     -- deleted while it ran: nothing left to record
   elseif kind == 'ok' then
     local result_ttl = tonumber(ttl) or 500
-    job_ended(id, now)
+    local waited = job_ended(id, now)
     if result_ttl == 0 then
       redis.call('DEL', jkey)
+      if waited then redis.call('DEL', K.dependencies(id)) end
     else
       redis.call('HSET', jkey, 'status', 'finished', 'ended_at', now, 'last_heartbeat', now,
         'manage_attempts', attempt)
@@ -54,12 +55,11 @@ while i + 12 <= #ARGV do
         fields[#fields + 1] = payload
       end
       result(id, fields, details)
+      expire_job_keys(id, result_ttl, waited)
       if result_ttl < 0 then
         redis.call('ZADD', K.finished(q), '+inf', id)
-        redis.call('PERSIST', rkey)
       else
         redis.call('ZADD', K.finished(q), epoch + result_ttl, id)
-        redis.call('EXPIRE', rkey, result_ttl)
         redis.call('EXPIRE', jkey, result_ttl)
       end
     end
@@ -68,14 +68,15 @@ while i + 12 <= #ARGV do
     if kind == 'stopped' then status = 'stopped' end
     redis.call('HSET', jkey, 'status', status, 'ended_at', now, 'last_heartbeat', now,
       'manage_attempts', attempt)
-    job_ended(id, now)
+    local waited = job_ended(id, now)
     result(id, {'type', 2, 'exc_string', payload, unpack(run)}, details)
-    local failure_ttl = tonumber(ttl)
-    if failure_ttl and failure_ttl < 0 then
+    -- RQ's default failure_ttl is a year; the results stream goes with the hash either way.
+    local failure_ttl = tonumber(ttl) or 31536000
+    expire_job_keys(id, failure_ttl, waited)
+    if failure_ttl < 0 then
       redis.call('ZADD', K.failed(q), -1, id)
       redis.call('PERSIST', jkey)
     else
-      if failure_ttl then redis.call('EXPIRE', rkey, failure_ttl) else failure_ttl = 31536000 end
       redis.call('ZADD', K.failed(q), epoch + failure_ttl, id)
       redis.call('EXPIRE', jkey, failure_ttl)
     end

@@ -25,16 +25,20 @@ end
 
 -- A job has ended for good: its dependents whose dependencies have all ended go on their
 -- queues (as RQ's enqueue_dependents does), and its chain is forgotten if it was the last.
+-- Returns whether the job itself waited on others, so the caller gives its dependency set the
+-- job's own TTL (as RQ's Job.cleanup does) instead of leaving it forever.
 local function job_ended(id, now)
   local jkey = K.job(id)
-  local chain = redis.call('HGET', jkey, 'manage_chain')
+  local fields = redis.call('HMGET', jkey, 'manage_chain', 'dependency_ids')
+  local chain, waited = fields[1], fields[2]
+  waited = waited ~= false and waited ~= nil and waited ~= '' and waited ~= '[]'
   if chain and chain ~= '' and redis.call('GET', K.chain(chain)) == id then
     redis.call('DEL', K.chain(chain))
   end
   local dkey = K.dependents(id)
   -- Most jobs have no dependents: one EXISTS, not SMEMBERS and DEL of nothing.
   if redis.call('EXISTS', dkey) == 0 then
-    return
+    return waited
   end
   for _, child in ipairs(redis.call('SMEMBERS', dkey)) do
     local ckey = K.job(child)
@@ -54,4 +58,17 @@ local function job_ended(id, now)
     end
   end
   redis.call('DEL', dkey)
+  return waited
+end
+
+-- Gives an ended job's keys besides its hash the hash's lifetime: its results stream and, when
+-- it waited on others, its dependency set. `ttl` < 0 keeps them as long as the job is kept.
+local function expire_job_keys(id, ttl, waited)
+  if ttl < 0 then
+    redis.call('PERSIST', K.results(id))
+    if waited then redis.call('PERSIST', K.dependencies(id)) end
+  else
+    redis.call('EXPIRE', K.results(id), ttl)
+    if waited then redis.call('EXPIRE', K.dependencies(id), ttl) end
+  end
 end

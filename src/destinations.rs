@@ -8,7 +8,7 @@
 //! [`Policy::check_url`] checks them before sending and on every followed redirect.
 
 use std::{
-    net::{IpAddr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::Arc,
 };
 
@@ -55,36 +55,87 @@ impl Network {
     }
 }
 
-/// An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) as the IPv4 address it is.
+/// The IPv4 address an IPv6 address carries where the network would deliver to it: mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated but still routed by some stacks),
+/// NAT64's well-known prefix (`64:ff9b::/96`) and 6to4 (`2002:AABB:CCDD::/48`). A webhook aimed
+/// at one of these reaches the IPv4 address inside, so that is the one to judge.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        Some(mapped)
+    } else if s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1) {
+        Some(low) // ::a.b.c.d, but not :: or ::1
+    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(low)
+    } else if s[0] == 0x2002 {
+        Some(Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ))
+    } else {
+        None
+    }
+}
+
+/// An IPv6 address that carries an IPv4 one (see [`embedded_v4`]) as that IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
         v4 => v4,
     }
 }
 
-/// Whether an address is one a public webhook should never reach.
+/// Whether an address is one a public webhook should never reach: everything IANA's
+/// special-purpose registries mark as not globally reachable, looked for inside IPv6 addresses
+/// that carry an IPv4 one too.
 pub fn is_private(ip: IpAddr) -> bool {
     match canonical(ip) {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
-                || v4.is_broadcast()
+                || v4.is_multicast() // 224.0.0.0/4
+                || a >= 240 // reserved 240.0.0.0/4, broadcast included
                 || a == 0
                 || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking 198.18.0.0/15
+                || (a == 192 && b == 0 && (c == 0 || c == 2)) // IETF 192.0.0.0/24, TEST-NET-1
+                || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+                || (a == 203 && b == 0 && c == 113) // TEST-NET-3
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let s = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || v6.is_multicast() // ff00::/8
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
+                || (s[0], s[1]) == (0x2001, 0x0db8) // documentation 2001:db8::/32
+                || (s[0], s[1], s[2]) == (0x64, 0xff9b, 1) // local-use NAT64 64:ff9b:1::/48
+                || s[..4] == [0x100, 0, 0, 0] // discard-only 100::/64
+                || (s[0] == 0x2001 && s[1] < 0x200) // IETF 2001::/23, Teredo's hidden peers included
         }
     }
 }
+
+/// Why a destination was refused, as its own error type, so a failed request can say "refused"
+/// whether the refusal came from the literal address, the resolver or a redirect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// The refusal text, the same for host names and literal addresses.
 fn refusal(ip: IpAddr) -> String {
@@ -178,7 +229,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
             if !policy.host_allowed(&host) {
                 for addr in &addrs {
                     policy.check_ip(addr.ip()).map_err(|reason| {
-                        Box::<dyn std::error::Error + Send + Sync>::from(reason)
+                        Box::new(Refused(reason)) as Box<dyn std::error::Error + Send + Sync>
                     })?;
                 }
             }
@@ -211,10 +262,37 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            // IPv6 addresses that carry a private IPv4 one: NAT64, IPv4-compatible, 6to4.
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "224.0.0.251",
+            "239.255.255.250",
+            "ff02::1",
+            "192.0.2.1",
+            "2001:db8::1",
+            "64:ff9b:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "2001:4860:4860::8888", "172.32.0.1"] {
+        for ip in [
+            "8.8.8.8",
+            "2001:4860:4860::8888",
+            "172.32.0.1",
+            "198.20.0.1",
+            "223.255.255.255",
+            // The same public address behind NAT64 and 6to4 is as reachable as it is.
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
     }

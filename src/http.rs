@@ -90,7 +90,7 @@ pub fn build_client(http: &HttpSettings, tls: &TlsOptions) -> Result<reqwest::Cl
             if attempt.previous().len() >= 10 {
                 attempt.error("too many redirects")
             } else if let Err(reason) = policy.check_url(attempt.url()) {
-                attempt.error(reason)
+                attempt.error(crate::destinations::Refused(reason))
             } else {
                 attempt.follow()
             }

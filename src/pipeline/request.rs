@@ -141,15 +141,21 @@ fn describe_send_error(
         return format!("Request to {url} timed out after {seconds} seconds");
     }
     let mut causes = Vec::new();
+    let mut refused = false;
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
     while let Some(cause) = source {
+        refused |= cause.is::<crate::destinations::Refused>();
         let text = cause.to_string();
         if !causes.iter().any(|c: &String| c.contains(&text)) {
             causes.push(text);
         }
         source = cause.source();
     }
-    let kind = if error.is_redirect() {
+    // A destination refused by [http] block_private, on a redirect or after DNS, is named so
+    // whichever step found it, as README promises.
+    let kind = if refused {
+        "Request refused"
+    } else if error.is_redirect() {
         "Too many redirects"
     } else if error.is_connect() {
         "Connection failed"

@@ -1,7 +1,7 @@
 //! `manage enqueue_event`: an object changed; enqueue one webhook job for every event rule
 //! that matches. `--lines` reads many events (one JSON object a line) for bulk use.
 
-use std::{io::Read, sync::Arc};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -45,6 +45,11 @@ pub struct EnqueueEventArgs {
     /// "traceparent"?}).
     #[arg(long, conflicts_with_all = ["object_type", "event", "data", "snapshots", "username", "request_id", "timestamp", "traceparent"])]
     pub lines: bool,
+    /// The longest line (`--lines`) or `--data -` input accepted (bytes, or 512KiB, 10MiB…):
+    /// an event bigger than a webhook body may be could never be delivered [default: [http]
+    /// max_body, 10 MiB].
+    #[arg(long, value_name = "SIZE", value_parser = crate::size::parse_size)]
+    pub max_line: Option<u64>,
     /// Print the jobs as JSON (id, rule, webhook, queue).
     #[arg(long)]
     pub json: bool,
@@ -67,13 +72,10 @@ fn usage(message: String) -> CommandError {
     CommandError::new(message).with_code(2)
 }
 
-/// All of standard input as text; bytes that are not UTF-8 are a usage error naming their line.
-fn read_stdin() -> Result<String, CommandError> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .map_err(|e| CommandError::new(format!("cannot read standard input: {e}")))?;
-    lines::utf8(bytes).map_err(bad_input)
+/// All of standard input as text, no line longer than `max_line`; a longer line or bytes that
+/// are not UTF-8 are a usage error naming their line.
+fn read_stdin(max_line: u64) -> Result<String, CommandError> {
+    lines::read_limited(std::io::stdin().lock(), max_line).map_err(bad_input)
 }
 
 /// A bad line of standard input: a usage error, and nothing is enqueued.
@@ -82,9 +84,9 @@ fn bad_input(error: lines::LineError) -> CommandError {
 }
 
 /// `--data`: inline JSON, `@FILE`, or `-`; must be a JSON object.
-fn read_data(spec: &str) -> Result<Value, CommandError> {
+fn read_data(spec: &str, max_line: u64) -> Result<Value, CommandError> {
     let (text, origin) = match spec {
-        "-" => (read_stdin()?, "standard input".to_string()),
+        "-" => (read_stdin(max_line)?, "standard input".to_string()),
         path if path.starts_with('@') => (
             std::fs::read_to_string(&path[1..])
                 .map_err(|e| usage(format!("--data {path}: cannot read the file: {e}")))?,
@@ -116,14 +118,17 @@ fn kind(value: &Value) -> &'static str {
 
 /// Every line of standard input as an event; any bad line is an error naming it, and then
 /// nothing is enqueued.
-fn read_lines() -> Result<Vec<Event>, CommandError> {
-    lines::parse(&read_stdin()?).map_err(bad_input)
+fn read_lines(max_line: u64) -> Result<Vec<Event>, CommandError> {
+    lines::parse(&read_stdin(max_line)?).map_err(bad_input)
 }
 
 async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
+    let max_line = args
+        .max_line
+        .unwrap_or(ctx.settings().http.max_body.bytes() as u64);
     let events = if args.lines {
         // Reading and parsing block (and use every core): keep them off the async runtime.
-        tokio::task::spawn_blocking(read_lines)
+        tokio::task::spawn_blocking(move || read_lines(max_line))
             .await
             .map_err(|e| CommandError::new(format!("reading events failed: {e}")))??
     } else {
@@ -140,7 +145,7 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
             event_type: args
                 .event
                 .ok_or_else(|| usage("--event is required".into()))?,
-            data: read_data(args.data.as_deref().unwrap_or("{}"))?,
+            data: read_data(args.data.as_deref().unwrap_or("{}"), max_line)?,
             snapshots,
             username: args.username.clone(),
             request_id: args.request_id.clone(),

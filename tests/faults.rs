@@ -18,7 +18,7 @@ use support::{
         answer_with, burst, enqueue_site, hook, project, project_sending_to, raw_server, rule,
     },
     rq::{in_failed, reasons, status as job_status, zlib},
-    wait_until, ClosedPort, RedisServer, Running,
+    run_with_input, stderr, wait_until, ClosedPort, RedisServer, Running,
 };
 
 const SITE: &str = r#"{"id": 4, "name": "Site 4"}"#;
@@ -561,4 +561,62 @@ fn a_queue_key_of_the_wrong_type_leaves_no_job_behind() {
     );
     let jobs: Vec<String> = redis.conn().keys("rq:job:*").unwrap();
     assert!(jobs.is_empty(), "job hashes left on no queue: {jobs:?}");
+}
+
+/// A runaway line on `enqueue_event --lines` (or `--data -`) is refused by its number as soon
+/// as it passes the limit, `[http] max_body` unless `--max-line` says otherwise, and nothing is
+/// enqueued: a 12 MiB line is one event no webhook could carry.
+#[test]
+fn a_line_over_the_limit_is_refused_by_its_number_and_nothing_is_enqueued() {
+    let redis = RedisServer::start();
+    let dir = project_sending_to(&redis, "http://127.0.0.1:9/", "");
+    let good = "{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {\"id\": 1}}\n";
+    let huge = format!(
+        "{{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {{\"id\": 2, \"comments\": \"{}\"}}}}\n",
+        "x".repeat(12 << 20)
+    );
+    let other = good.replace("\"id\": 1", "\"id\": 3");
+    let input = format!("{good}{huge}{other}");
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["enqueue_event", "--lines"],
+            "line 2: longer than the limit of 10485760 bytes (--max-line)",
+        ),
+        (
+            &["enqueue_event", "--lines", "--max-line", "1KiB"],
+            "line 2: longer than the limit of 1024 bytes (--max-line)",
+        ),
+        (
+            &[
+                "enqueue_event",
+                "--object-type",
+                "dcim.site",
+                "--event",
+                "created",
+                "--data",
+                "-",
+                "--max-line",
+                "1MiB",
+            ],
+            "line 1: longer than the limit of 1048576 bytes (--max-line)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let stdin = if args.contains(&"-") { &huge } else { &input };
+        let out = run_with_input(support::manage(dir.path()).args(args), stdin.as_bytes());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected) && stderr(&out).contains("nothing was enqueued"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 0);
+    }
+    // With room for it, the same input goes in whole.
+    let out = run_with_input(
+        support::manage(dir.path()).args(["enqueue_event", "--lines", "--max-line", "13MiB"]),
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(redis.conn().llen::<_, u64>("rq:queue:default").unwrap(), 3);
 }

@@ -2,6 +2,8 @@
 //! `manage enqueue_event --lines` reads them: parsed on every core, with the first bad line
 //! named, so that a bad batch is refused whole.
 
+use std::io::BufRead as _;
+
 use crate::webhooks::{event, Event};
 
 /// The first line of the input that is not an event, and why.
@@ -12,6 +14,39 @@ pub struct LineError {
     pub line: usize,
     /// What is wrong with it.
     pub message: String,
+}
+
+/// All of `input` as text, refusing at once a line longer than `max_line` bytes (its number
+/// and the limit named) instead of buffering it: one runaway line must not take the memory that
+/// thousands of events fit in. Bytes that are not UTF-8 are an error naming their line too.
+pub fn read_limited(input: impl std::io::BufRead, max_line: u64) -> Result<String, LineError> {
+    let mut input = input;
+    let mut bytes = Vec::new();
+    let mut line = 0usize;
+    loop {
+        let start = bytes.len();
+        line = line.saturating_add(1);
+        // One byte over the limit is enough to tell a line is too long.
+        let read = std::io::Read::take(&mut input, max_line.saturating_add(1))
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| LineError {
+                line,
+                message: format!("cannot read: {e}"),
+            })?;
+        if read == 0 {
+            break;
+        }
+        let content = bytes[start..]
+            .strip_suffix(b"\n")
+            .unwrap_or(&bytes[start..]);
+        if content.len() as u64 > max_line {
+            return Err(LineError {
+                line,
+                message: format!("longer than the limit of {max_line} bytes (--max-line)"),
+            });
+        }
+    }
+    utf8(bytes)
 }
 
 /// The input as text; bytes that are not UTF-8 are an error naming their line.
@@ -136,6 +171,24 @@ mod tests {
                 .unwrap();
             assert_eq!(error.line, 37, "{parts} parts");
         }
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_named_without_being_read_whole() {
+        let mut input = b"{}\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100));
+        input.extend(b"\n{}\n");
+        assert_eq!(
+            read_limited(&input[..], 99).unwrap_err(),
+            LineError {
+                line: 2,
+                message: "longer than the limit of 99 bytes (--max-line)".into()
+            }
+        );
+        assert_eq!(read_limited(&input[..], 100).unwrap().len(), input.len());
+        // The last line needs no newline, and is held to the same limit.
+        assert!(read_limited(&b"{}\nabcd"[..], 4).is_ok());
+        assert_eq!(read_limited(&b"{}\nabcde"[..], 4).unwrap_err().line, 2);
     }
 
     #[test]

@@ -64,9 +64,9 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if let Some(mapped) = v6.to_ipv4_mapped() {
         Some(mapped)
-    } else if s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1) {
-        Some(low) // ::a.b.c.d, but not :: or ::1
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    } else if (s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1)) // ::a.b.c.d, not :: or ::1
+        || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
         Some(low)
     } else if s[0] == 0x2002 {
         Some(Ipv4Addr::new(

@@ -229,3 +229,62 @@ fn four_workers_deliver_fifty_thousand_exactly_once() {
         N
     );
 }
+
+/// Redis frozen (SIGSTOP) while a worker's dequeue is on its way: Redis runs the dequeue when it
+/// thaws, but the reply is lost to the worker's reply timeout. The jobs it took are back on
+/// their queue as soon as Redis answers again, not a heartbeat's lapse and a maintenance pass
+/// (a minute or more) later: every webhook arrives within seconds, each once.
+#[test]
+fn jobs_taken_by_a_dequeue_whose_reply_was_lost_come_back_at_once() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let dir = tempfile::tempdir().unwrap();
+    support::hooks::write_config(
+        dir.path(),
+        &redis.url(),
+        &format!(
+            "connect_timeout = 0.5\nreply_timeout = 0.5\n{}{}",
+            support::hooks::hook("h", &format!("{}/hook", endpoint.base()), ""),
+            "[[event_rules]]\nname = \"sites\"\nobject_types = [\"dcim.site\"]\nevent_types = [\"updated\"]\nwebhook = \"h\"\n"
+        ),
+    );
+    load::enqueued(dir.path(), "lost", 0..20);
+    endpoint.hold();
+    let worker = Running::start_in(dir.path(), &["rqworker", "--concurrency", "5"]);
+    assert!(
+        wait_until(Duration::from_secs(15), || endpoint.waiting() == 5),
+        "five deliveries under way: {}",
+        worker.output()
+    );
+    redis.freeze(true);
+    // The five answers free five slots: the next dequeue goes to a Redis that answers nothing.
+    endpoint.release();
+    let timed_out = wait_until(Duration::from_secs(15), || {
+        worker.output().contains("Redis unavailable")
+    });
+    redis.freeze(false);
+    assert!(
+        timed_out,
+        "the dequeue's reply timed out: {}",
+        worker.output()
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || deliveries(&endpoint).len()
+            == 20),
+        "{} of 20 delivered; started: {:?}; {}",
+        deliveries(&endpoint).len(),
+        redis
+            .conn()
+            .zrange::<_, Vec<String>>("rq:wip:default", 0, -1)
+            .unwrap(),
+        worker.output()
+    );
+    assert!(
+        worker
+            .output()
+            .contains("taken while Redis's reply was lost put back"),
+        "{}",
+        worker.output()
+    );
+    assert_eq!(twice(&deliveries(&endpoint)), 0, "none was sent twice");
+}

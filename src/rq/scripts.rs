@@ -30,6 +30,9 @@ pub static ENQUEUE: LazyLock<String> = LazyLock::new(|| source(include_str!("lua
 pub static DEQUEUE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/dequeue.lua")));
 /// A batch of outcomes: finished, failed, stopped, retried, requeued.
 pub static COMPLETE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/complete.lua")));
+/// Jobs a dequeue took while its reply was lost, back to the front of their queues.
+pub static RECLAIM_LOST: LazyLock<Script> =
+    LazyLock::new(|| script(include_str!("lua/reclaim_lost.lua")));
 /// Worker TTL and started-registry scores.
 pub static HEARTBEAT: LazyLock<Script> =
     LazyLock::new(|| script(include_str!("lua/heartbeat.lua")));

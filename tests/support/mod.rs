@@ -101,6 +101,13 @@ impl RedisServer {
         args
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: a Redis that takes commands and
+    /// answers none, as a stalled host or a long fork looks to its clients.
+    pub fn freeze(&self, frozen: bool) {
+        let sig = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port

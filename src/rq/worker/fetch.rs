@@ -50,7 +50,44 @@ pub enum Fetched {
     Jobs(Vec<Taken>),
 }
 
-/// Takes up to `count` jobs for worker `name` from `queues`, first non-empty queue first.
+/// The most lost dequeues remembered at once.
+const MAX_LOST: usize = 256;
+
+/// The execution ids of a dequeue whose reply never came: Redis may have run it all the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    /// The counter the dequeue numbered its executions after.
+    pub first: u64,
+    /// How many it may have taken.
+    pub count: usize,
+}
+
+/// Puts back at the front of their queues the jobs that dequeues in `lost` took for worker
+/// `name` while their replies were lost; returns how many went back.
+pub async fn reclaim_lost(
+    conn: &mut RedisConn,
+    name: &str,
+    queues: &[String],
+    lost: &[Lost],
+) -> redis::RedisResult<u64> {
+    let mut invocation = scripts::RECLAIM_LOST.prepare_invoke();
+    invocation
+        .arg(name)
+        .arg(timestamp::format(chrono::Utc::now()))
+        .arg(&*EXECUTION_PREFIX)
+        .arg(queues.len());
+    for queue in queues {
+        invocation.arg(queue);
+    }
+    for range in lost {
+        invocation.arg(range.first).arg(range.count);
+    }
+    invocation.invoke_async(conn).await
+}
+
+/// Takes up to `count` jobs for worker `name` from `queues`, first non-empty queue first. When
+/// the reply does not come, the dequeue it may have run is added to `lost`, for
+/// [`reclaim_lost`] once Redis answers again.
 pub async fn take(
     conn: &mut RedisConn,
     worker_key: &str,
@@ -58,6 +95,7 @@ pub async fn take(
     queues: &[String],
     count: usize,
     heartbeat_ttl: u64,
+    lost: &mut Vec<Lost>,
 ) -> redis::RedisResult<Fetched> {
     let now = chrono::Utc::now();
     let mut invocation = scripts::DEQUEUE.prepare_invoke();
@@ -73,9 +111,20 @@ pub async fn take(
         invocation.arg(queue);
     }
     let counter = NEXT_EXECUTION.fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
-    invocation.arg(&*EXECUTION_PREFIX).arg(counter % (1 << 32));
+    let first = counter % (1 << 32);
+    invocation.arg(&*EXECUTION_PREFIX).arg(first);
     invocation.arg(&WORKER_FIELDS[..]);
-    let reply: Vec<Value> = invocation.invoke_async(conn).await?;
+    let reply: Vec<Value> = match invocation.invoke_async(conn).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            // Bounded through a long outage: past this many, the heartbeat's lapse still
+            // brings the jobs back, only later.
+            if lost.len() < MAX_LOST {
+                lost.push(Lost { first, count });
+            }
+            return Err(error);
+        }
+    };
     let mut items = reply.into_iter();
     match items.next() {
         Some(Value::BulkString(flag)) if flag == b"suspended" => return Ok(Fetched::Suspended),

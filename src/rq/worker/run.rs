@@ -334,6 +334,7 @@ impl Worker {
                 &self.me.queues,
                 count,
                 self.heartbeat_ttl,
+                &mut state.lost,
             )
             .await;
             let keep_going = match fetched {
@@ -377,7 +378,8 @@ impl Worker {
         }
     }
 
-    /// After a successful fetch: says so once when Redis came back or the suspension ended.
+    /// After a successful fetch: says so once when Redis came back or the suspension ended,
+    /// and reconciles what dequeues with lost replies took.
     async fn resumed(&mut self, state: &mut LoopState) {
         self.health
             .waiting_for_redis
@@ -385,9 +387,34 @@ impl Worker {
         if std::mem::take(&mut state.outage_logged) {
             tracing::info!("Redis is back at {}", self.conn.display());
         }
+        if !state.lost.is_empty() {
+            self.reclaim_lost(state).await;
+        }
         if std::mem::take(&mut state.suspended_logged) {
             tracing::info!("Worker resumed");
             self.set_state(WorkerState::Idle).await;
+        }
+    }
+
+    /// Puts back the jobs that dequeues with lost replies took. A dequeue sent on a connection
+    /// that was given up may still be run after Redis answers the new one, so the lost ranges
+    /// are looked at again on every fetch until [`LOST_GRACE`] after the first success.
+    async fn reclaim_lost(&mut self, state: &mut LoopState) {
+        let since = *state.answering_since.get_or_insert_with(Instant::now);
+        match fetch::reclaim_lost(&mut self.conn, &self.me.name, &self.me.queues, &state.lost).await
+        {
+            Ok(back) => {
+                if back > 0 {
+                    tracing::warn!(
+                        "{back} job(s) taken while Redis's reply was lost put back at the front of their queues"
+                    );
+                }
+                if since.elapsed() >= LOST_GRACE {
+                    state.lost.clear();
+                    state.answering_since = None;
+                }
+            }
+            Err(error) => tracing::debug!("cannot reconcile the lost dequeues yet: {error}"),
         }
     }
 
@@ -584,7 +611,15 @@ struct LoopState {
     backlog: bool,
     outage_logged: bool,
     suspended_logged: bool,
+    /// Dequeues whose replies never came, to reconcile once Redis answers.
+    lost: Vec<fetch::Lost>,
+    /// When Redis first answered after the last lost dequeue.
+    answering_since: Option<Instant>,
 }
+
+/// How long after Redis answers again a lost dequeue is still looked for: one sent on a dropped
+/// connection may run after the new connection's commands.
+const LOST_GRACE: Duration = Duration::from_secs(3);
 
 impl LoopState {
     fn new() -> Self {
@@ -595,6 +630,8 @@ impl LoopState {
             backlog: false,
             outage_logged: false,
             suspended_logged: false,
+            lost: Vec::new(),
+            answering_since: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Security end to end: secrets stay out of logs, failure reasons, job data and
-//! `diffsettings`; rendered data cannot add headers; `[http] block_private` refuses private and
+//! Security end to end: secrets (webhook secrets, Redis and proxy passwords, sensitive headers,
+//! keys in a URL's query or path) stay out of logs, failure reasons, job data, Redis, the pages,
+//! command output, errors and `diffsettings`; rendered data cannot add headers; `[http] block_private` refuses private and
 //! loopback destinations unless `[http] allow` lists them.
 
 mod support;
@@ -139,6 +140,34 @@ fn commands_output(dir: &std::path::Path, ids: &[String]) -> String {
     runs.iter().map(|run| stdout(run) + &stderr(run)).collect()
 }
 
+/// Everything Redis holds, read with each type's own command by Python's redis client, and
+/// every value also decoded as RQ encodes (zlib, and base64 of zlib in results streams), once
+/// the first of `ids` has finished and the others and `proxied_ids` have failed.
+fn stored_text(url: &str, ids: &[String], proxied_ids: &[String], closed: &str) -> String {
+    let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let mut status = |id: &str| conn.hget::<_, _, String>(format!("rq:job:{id}"), "status");
+    assert_eq!(status(&ids[0]).unwrap(), "finished");
+    for id in ids[1..].iter().chain(proxied_ids) {
+        assert_eq!(status(id).unwrap(), "failed");
+    }
+    let stored = python_with(url, STORED_TEXT, &[], b"");
+    for decoded in [
+        "extras.webhooks.send_webhook",
+        "Status 500 returned with content 'answer 500', webhook FAILED to process.",
+        "Status 200 returned, webhook successfully processed.",
+        &format!("Connection failed for POST {closed}/q?api_key=***&v=***: "),
+        &format!("Connection failed for POST {closed}/t/1?api_key=***: "),
+        &format!("Connection failed for POST {closed}/…: "),
+        "Connection failed for POST http://127.0.0.1:",
+    ] {
+        assert!(
+            stored.contains(decoded),
+            "the scan decodes {decoded:?}:\n{stored}"
+        );
+    }
+    stored
+}
+
 #[test]
 fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
     let redis = RedisServer::start();
@@ -176,38 +205,7 @@ fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
         &closed.http(),
     );
 
-    let mut conn = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let mut status = |id: &str| conn.hget::<_, _, String>(format!("rq:job:{id}"), "status");
-    assert_eq!(status(&ids[0]).unwrap(), "finished");
-    for id in ids[1..].iter().chain(&proxied_ids) {
-        assert_eq!(status(id).unwrap(), "failed");
-    }
-    // Everything Redis holds, read with each type's own command by Python's redis client, and
-    // every value also decoded as RQ encodes (zlib, and base64 of zlib in results streams).
-    let stored = python_with(&url, STORED_TEXT, &[], b"");
-    for decoded in [
-        "extras.webhooks.send_webhook",
-        "Status 500 returned with content 'answer 500', webhook FAILED to process.",
-        "Status 200 returned, webhook successfully processed.",
-        &format!(
-            "Connection failed for POST {}/q?api_key=***&v=***: ",
-            closed.http()
-        ),
-        &format!(
-            "Connection failed for POST {}/t/1?api_key=***: ",
-            closed.http()
-        ),
-        &format!("Connection failed for POST {}/…: ", closed.http()),
-        "Connection failed for POST http://127.0.0.1:",
-    ] {
-        assert!(
-            stored.contains(decoded),
-            "the scan decodes {decoded:?}:\n{stored}"
-        );
-    }
+    let stored = stored_text(&url, &ids, &proxied_ids, &closed.http());
     let everything = [
         stdout(&worker),
         stderr(&worker),
@@ -241,8 +239,12 @@ fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
             "{secret} leaked:\n{everything}"
         );
     }
-    // The signature proves the secret was used, without the secret itself being sent; the
-    // hidden headers were sent as written.
+    sent_as_written(&ok);
+}
+
+/// The signature proves the secret was used, without the secret itself being sent; the
+/// hidden headers were sent as written.
+fn sent_as_written(ok: &Endpoint) {
     let request = &ok.requests()[0];
     assert!(support::python_accepts_netbox_signature(
         HOOK_SECRET,

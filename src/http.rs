@@ -110,8 +110,12 @@ pub fn build_client(http: &HttpSettings, tls: &TlsOptions) -> Result<reqwest::Cl
         builder = builder.dns_resolver(Arc::new(GuardedResolver::new(policy)));
     }
     if !http.proxy.is_empty() {
-        let proxy =
-            reqwest::Proxy::all(&http.proxy).map_err(|e| fail(format!("key 'http.proxy': {e}")))?;
+        let proxy = reqwest::Proxy::all(&http.proxy).map_err(|e| {
+            fail(format!(
+                "key 'http.proxy': {}",
+                crate::redact::urls_in(&e.to_string())
+            ))
+        })?;
         builder = builder.proxy(proxy);
     }
     if tls.insecure {
@@ -130,24 +134,4 @@ pub fn build_client(http: &HttpSettings, tls: &TlsOptions) -> Result<reqwest::Cl
     builder
         .build()
         .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))
-}
-
-/// A URL with any user name and password removed, safe for logs and failure reasons.
-pub fn without_credentials(url: &str) -> String {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|parsed| credentials_removed(&parsed))
-        .unwrap_or_else(|| url.to_string())
-}
-
-/// The URL without its user name and password, or `None` when it has neither (then the
-/// original text is already safe to show).
-pub fn credentials_removed(url: &url::Url) -> Option<String> {
-    if url.username().is_empty() && url.password().is_none() {
-        return None;
-    }
-    let mut safe = url.clone();
-    let _ = safe.set_username("");
-    let _ = safe.set_password(None);
-    Some(safe.to_string())
 }

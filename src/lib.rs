@@ -36,6 +36,7 @@ pub mod output;
 pub mod pipeline;
 pub mod python;
 pub mod receiver;
+pub mod redact;
 pub mod redis_conn;
 pub mod redis_url;
 pub mod registry;

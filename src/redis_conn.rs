@@ -267,7 +267,7 @@ fn tls_failure(error: &rustls::Error, server: &str) -> Option<TlsFailure> {
 pub fn display(url: &str) -> String {
     RedisTarget::parse(url)
         .map(|target| target.to_string())
-        .unwrap_or_else(|_| crate::redis_url::mask_password(url))
+        .unwrap_or_else(|_| crate::redact::url(url))
 }
 
 /// Asks each sentinel in turn for the master's address (`SENTINEL get-master-addr-by-name`),

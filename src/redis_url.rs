@@ -1,5 +1,5 @@
 //! Redis addresses: plain, TLS, or through Sentinel (plain or TLS), and how to show them without
-//! the password.
+//! the password (as [`crate::redact`] shows every URL).
 
 use std::fmt;
 
@@ -74,7 +74,7 @@ impl RedisTarget {
         let parsed = url::Url::parse(url).map_err(|e| {
             format!(
                 "expected a URL such as redis://127.0.0.1:6379/0, found {:?} ({e})",
-                mask_password(url)
+                crate::redact::url(url)
             )
         })?;
         match parsed.scheme() {
@@ -101,7 +101,7 @@ impl RedisTarget {
 impl fmt::Display for RedisTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Direct(url) => f.write_str(&mask_password(url)),
+            Self::Direct(url) => f.write_str(&crate::redact::url(url)),
             Self::Sentinel {
                 tls,
                 sentinels,
@@ -110,7 +110,7 @@ impl fmt::Display for RedisTarget {
                 password,
             } => {
                 let scheme = if *tls { "rediss" } else { "redis" };
-                let auth = if password.is_some() { ":***@" } else { "" };
+                let auth = if password.is_some() { "***@" } else { "" };
                 write!(
                     f,
                     "{scheme}+sentinel://{auth}{}/{master}/{db}",
@@ -121,38 +121,22 @@ impl fmt::Display for RedisTarget {
     }
 }
 
-/// Replaces the password in a URL with `***`, so errors and logs can name the server safely.
-pub fn mask_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_string(),
-        Err(_) => match (url.find("://"), url.rfind('@')) {
-            (Some(start), Some(at)) if at > start => {
-                format!("{}***{}", &url[..start + 3], &url[at..])
-            }
-            _ => url.to_string(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn masks_passwords() {
-        assert_eq!(
-            mask_password("redis://:hunter2@db:6379/0"),
-            "redis://:***@db:6379/0"
-        );
-        assert_eq!(
-            mask_password("redis://user:hunter2@db:6379/0"),
-            "redis://user:***@db:6379/0"
-        );
-        assert_eq!(mask_password("redis://db:6379/0"), "redis://db:6379/0");
+    fn shows_no_password_whichever_slot_holds_it() {
+        for url in [
+            "redis://:hunter2@db:6379/0",
+            "redis://user:hunter2@db:6379/0",
+            "redis://hunter2@db:6379/0",
+        ] {
+            let shown = RedisTarget::parse(url).unwrap().to_string();
+            assert_eq!(shown, "redis://***@db:6379/0");
+        }
+        let unparsable = RedisTarget::parse("redis://hunter2@db:port/0").unwrap_err();
+        assert!(!unparsable.contains("hunter2"), "{unparsable}");
     }
 
     #[test]
@@ -170,7 +154,7 @@ mod tests {
         );
         assert_eq!(
             target.to_string(),
-            "redis+sentinel://:***@s1:26379,s2:26379/mymaster/2"
+            "redis+sentinel://***@s1:26379,s2:26379/mymaster/2"
         );
     }
 

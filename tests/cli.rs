@@ -207,11 +207,11 @@ fn settings_that_look_like_numbers_stay_text() {
 fn secrets_are_hidden_in_diffsettings() {
     let dir = temp();
     let out =
-        run(manage(dir.path()).args(["--redis-url", "redis://:hunter2@db:6379/0", "diffsettings"]));
+        run(manage(dir.path()).args(["--redis-url", "redis://hunter2@db:6379/0", "diffsettings"]));
     assert!(out.status.success());
     assert!(!stdout(&out).contains("hunter2"), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("redis://:***@db:6379/0"),
+        stdout(&out).contains("redis://***@db:6379/0"),
         "{}",
         stdout(&out)
     );
@@ -302,7 +302,7 @@ fn check_reaches_a_live_redis_and_reports_a_dead_one() {
     let err = stderr(&out);
     assert!(
         err.contains(&format!(
-            "cannot reach Redis at redis://:***@127.0.0.1:{}/0",
+            "cannot reach Redis at redis://***@127.0.0.1:{}/0",
             closed.port()
         )),
         "{err}"
@@ -538,7 +538,7 @@ fn a_hung_redis_fails_a_command_instead_of_hanging() {
         let err = running.stderr();
         assert!(
             err.lines().last().unwrap_or_default().starts_with(&format!(
-                "CommandError: cannot reach Redis at redis://:***@127.0.0.1:{port}/0: "
+                "CommandError: cannot reach Redis at redis://***@127.0.0.1:{port}/0: "
             )),
             "{command:?}: {err}"
         );

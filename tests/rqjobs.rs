@@ -205,7 +205,8 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
         "not in these settings"
     );
 
-    // With the webhook configured, the target shows, without the URL's password or the secret.
+    // With the webhook configured, the target shows, its user name and password as ***, never the
+    // secret.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("manage.toml"),
@@ -217,7 +218,7 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
     let configured: serde_json::Value = serde_json::from_slice(&configured.stdout).unwrap();
     assert_eq!(
         configured["webhook"]["target"],
-        "POST https://hooks.example.com/in"
+        "POST https://***@hooks.example.com/in"
     );
     assert!(
         !configured.to_string().contains("pw1234") && !configured.to_string().contains("topsecret")

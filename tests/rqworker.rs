@@ -618,7 +618,7 @@ fn worker_reports_redis_outage_clearly() {
             .last()
             .unwrap_or_default()
             .starts_with(&format!(
-                "CommandError: cannot reach Redis at redis://:***@127.0.0.1:{}/0: ",
+                "CommandError: cannot reach Redis at redis://***@127.0.0.1:{}/0: ",
                 closed.port()
             )),
         "{}",

@@ -1,16 +1,18 @@
-//! Security end to end: secrets stay out of logs, failure reasons, job data and
-//! `diffsettings`; rendered data cannot add headers; `[http] block_private` refuses private and
+//! Security end to end: secrets (webhook secrets, Redis and proxy passwords, sensitive headers,
+//! keys in a URL's query or path) stay out of logs, failure reasons, job data, Redis, the pages,
+//! command output, errors and `diffsettings`; rendered data cannot add headers; `[http] block_private` refuses private and
 //! loopback destinations unless `[http] allow` lists them.
 
 mod support;
 
 use redis::Commands;
 use support::{
+    background_tasks_url,
     endpoint::Endpoint,
     hooks::{burst, enqueue_site, hook, manage_in, rule},
-    python_with,
+    http, python_with,
     rq::{last_reason, reasons, status as job_status},
-    stderr, stdout, RedisServer,
+    stderr, stdout, ClosedPort, RedisServer, Running,
 };
 
 /// Python: prints every key of the Redis at `REDIS_URL` and every value in it, each read with
@@ -50,6 +52,121 @@ for key in r.scan_iter(count=1000):
 
 const HOOK_SECRET: &str = "hook-secret-Zq81";
 const REDIS_PASSWORD: &str = "redis-pass-Xk42";
+const PROXY_PASSWORD: &str = "proxy-pass-Pv73";
+const BEARER_TOKEN: &str = "bearer-token-Hd55";
+const API_KEY: &str = "api-key-Ak19";
+const QUERY_KEY: &str = "query-key-Qk64";
+const TEMPLATE_QUERY_KEY: &str = "template-key-Tq28";
+const PATH_SECRET: &str = "path-secret-Ps90";
+const TOML_SECRET: &str = "toml-secret-Ts31";
+const USER_SLOT_PASSWORD: &str = "user-slot-Us47";
+
+/// The webhooks of the main project: one answered 200 (with sensitive additional headers),
+/// one 500, and three whose endpoint refuses connections, so that their URLs land in reasons,
+/// the delivery log, logs and pages: a key in the query, a key in the query of a templated URL,
+/// and a secret in the path with `redact_path`.
+fn main_hooks(ok: &Endpoint, broken: &Endpoint, closed: &ClosedPort) -> String {
+    let signed = format!("secret = \"{HOOK_SECRET}\"");
+    let headers = format!(
+        "{signed}\nadditional_headers = \"Authorization: Bearer {BEARER_TOKEN}\\nX-Api-Key: {API_KEY}\\nX-Name: plain\""
+    );
+    let closed = closed.http();
+    [
+        hook("ok", &format!("{}/ok", ok.base()), &headers),
+        hook("broken", &format!("{}/broken", broken.base()), &signed),
+        hook("query", &format!("{closed}/q?api_key={QUERY_KEY}&v=1"), ""),
+        hook(
+            "templated",
+            &format!("{closed}/t/{{{{ data.id }}}}?api_key={TEMPLATE_QUERY_KEY}"),
+            "",
+        ),
+        hook(
+            "pathed",
+            &format!("{closed}/services/{PATH_SECRET}"),
+            "redact_path = true",
+        ),
+    ]
+    .concat()
+        + &["ok", "broken", "query", "templated", "pathed"]
+            .map(|name| rule(name, ""))
+            .concat()
+}
+
+/// Every page of the Background Tasks server running in `dir`, one job's page per id and one
+/// webhook's page per name; they show the closed endpoint's webhooks as at `closed`.
+fn pages(dir: &std::path::Path, ids: &[String], webhooks: &[&str], closed: &str) -> String {
+    let server = Running::start_in(dir, &["background_tasks", "--bind", "127.0.0.1:0"]);
+    let url = background_tasks_url(&server);
+    let (base, token) = url.split_once("/?token=").expect("URL with a token");
+    let address = base.trim_start_matches("http://");
+    let bearer = format!("Bearer {token}");
+    let mut paths: Vec<String> = ["/", "/workers", "/webhooks", "/queues/default/failed"]
+        .map(String::from)
+        .into();
+    paths.push("/queues/default/finished".into());
+    paths.extend(ids.iter().map(|id| format!("/jobs/{id}")));
+    paths.extend(webhooks.iter().map(|name| format!("/webhooks/{name}")));
+    let mut text = String::new();
+    for path in paths {
+        let answer = http::call(address, "GET", &path, &[("Authorization", &bearer)], b"");
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        text.push_str(&answer.body);
+    }
+    // As read: HTML escapes `/` and `&`.
+    let text = text.replace("&#x2f;", "/").replace("&amp;", "&");
+    assert!(
+        text.contains(&format!("{closed}/…"))
+            && text.contains(&format!("{closed}/q?api_key=***&v=***")),
+        "the pages name the webhooks:\n{text}"
+    );
+    text
+}
+
+/// What the commands that show jobs, deliveries and webhooks print in `dir`.
+fn commands_output(dir: &std::path::Path, ids: &[String]) -> String {
+    let mut runs = vec![
+        manage_in(dir, &["deliveries", "--json"]),
+        manage_in(dir, &["deliveries"]),
+        manage_in(dir, &["webhooks"]),
+        manage_in(dir, &["webhooks", "--json"]),
+        manage_in(dir, &["diffsettings", "--all"]),
+        manage_in(dir, &["diffsettings", "--json", "--all"]),
+        manage_in(dir, &["check"]),
+    ];
+    runs.extend(ids.iter().map(|id| manage_in(dir, &["rqjob", id])));
+    for run in &runs[..6] {
+        assert!(run.status.success(), "{}", stderr(run));
+    }
+    runs.iter().map(|run| stdout(run) + &stderr(run)).collect()
+}
+
+/// Everything Redis holds, read with each type's own command by Python's redis client, and
+/// every value also decoded as RQ encodes (zlib, and base64 of zlib in results streams), once
+/// the first of `ids` has finished and the others and `proxied_ids` have failed.
+fn stored_text(url: &str, ids: &[String], proxied_ids: &[String], closed: &str) -> String {
+    let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let mut status = |id: &str| conn.hget::<_, _, String>(format!("rq:job:{id}"), "status");
+    assert_eq!(status(&ids[0]).unwrap(), "finished");
+    for id in ids[1..].iter().chain(proxied_ids) {
+        assert_eq!(status(id).unwrap(), "failed");
+    }
+    let stored = python_with(url, STORED_TEXT, &[], b"");
+    for decoded in [
+        "extras.webhooks.send_webhook",
+        "Status 500 returned with content 'answer 500', webhook FAILED to process.",
+        "Status 200 returned, webhook successfully processed.",
+        &format!("Connection failed for POST {closed}/q?api_key=***&v=***: "),
+        &format!("Connection failed for POST {closed}/t/1?api_key=***: "),
+        &format!("Connection failed for POST {closed}/…: "),
+        "Connection failed for POST http://127.0.0.1:",
+    ] {
+        assert!(
+            stored.contains(decoded),
+            "the scan decodes {decoded:?}:\n{stored}"
+        );
+    }
+    stored
+}
 
 #[test]
 fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
@@ -61,61 +178,43 @@ fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
         .query(&mut redis.conn())
         .unwrap();
     let url = format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{}/0", redis.port());
-    let ok = Endpoint::start();
-    let broken = Endpoint::start();
+    let (ok, broken, closed) = (Endpoint::start(), Endpoint::start(), ClosedPort::new());
     broken.set_status(500);
-    let config = format!("[redis]\nurl = \"{url}\"\n")
-        + &hook(
-            "ok",
-            &format!("{}/ok", ok.base()),
-            &format!("secret = \"{HOOK_SECRET}\""),
-        )
-        + &hook(
-            "broken",
-            &format!("{}/broken", broken.base()),
-            &format!("secret = \"{HOOK_SECRET}\""),
-        )
-        + &rule("ok", "")
-        + &rule("broken", "");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("manage.toml"), config).unwrap();
+    let dir = support::hooks::project_at(&url, &main_hooks(&ok, &broken, &closed));
+    // Every request of this one goes through a proxy that needs a password (and refuses).
+    let proxy = ClosedPort::new();
+    let proxied = support::hooks::project_at(
+        &url,
+        &(format!(
+            "[http]\nproxy = \"http://proxy-user:{PROXY_PASSWORD}@127.0.0.1:{}\"\n",
+            proxy.port()
+        ) + &hook("proxied", &format!("{}/p", ok.base()), "")
+            + &rule("proxied", "")),
+    );
 
     let ids = enqueue_site(dir.path(), "created", r#"{"id": 1, "name": "one"}"#);
+    let proxied_ids = enqueue_site(proxied.path(), "created", r#"{"id": 2}"#);
     let worker = burst(dir.path(), &["-v", "3"]);
-    let shown = manage_in(dir.path(), &["diffsettings", "--all"]);
-    assert!(shown.status.success(), "{}", stderr(&shown));
-    let check = manage_in(dir.path(), &["check"]);
-
-    let mut conn = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    assert_eq!(
-        conn.hget::<_, _, String>(format!("rq:job:{}", ids[0]), "status")
-            .unwrap(),
-        "finished"
+    let proxied_worker = burst(proxied.path(), &["-v", "3"]);
+    let all_ids = [ids.clone(), proxied_ids.clone()].concat();
+    let shown = commands_output(dir.path(), &all_ids) + &commands_output(proxied.path(), &[]);
+    let pages = pages(
+        dir.path(),
+        &all_ids,
+        &["ok", "broken", "query", "templated", "pathed"],
+        &closed.http(),
     );
-    // Everything Redis holds, read with each type's own command by Python's redis client, and
-    // every value also decoded as RQ encodes (zlib, and base64 of zlib in results streams).
-    let stored = python_with(&url, STORED_TEXT, &[], b"");
-    for decoded in [
-        "extras.webhooks.send_webhook",
-        "Status 500 returned with content 'answer 500', webhook FAILED to process.",
-        "Status 200 returned, webhook successfully processed.",
-    ] {
-        assert!(
-            stored.contains(decoded),
-            "the scan decodes {decoded:?}:\n{stored}"
-        );
-    }
+
+    let stored = stored_text(&url, &ids, &proxied_ids, &closed.http());
     let everything = [
         stdout(&worker),
         stderr(&worker),
-        stdout(&shown),
-        stderr(&shown),
-        stdout(&check),
-        stderr(&check),
+        stdout(&proxied_worker),
+        stderr(&proxied_worker),
+        shown,
+        pages,
         stored,
+        outside_secrets(),
     ]
     .concat();
     assert!(
@@ -123,13 +222,29 @@ fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
         "verbose log expected: {}",
         stderr(&worker)
     );
-    for secret in [HOOK_SECRET, REDIS_PASSWORD] {
+    for secret in [
+        HOOK_SECRET,
+        REDIS_PASSWORD,
+        PROXY_PASSWORD,
+        BEARER_TOKEN,
+        API_KEY,
+        QUERY_KEY,
+        TEMPLATE_QUERY_KEY,
+        PATH_SECRET,
+        TOML_SECRET,
+        USER_SLOT_PASSWORD,
+    ] {
         assert!(
             !everything.contains(secret),
             "{secret} leaked:\n{everything}"
         );
     }
-    // The signature proves the secret was used, without the secret itself being sent.
+    sent_as_written(&ok);
+}
+
+/// The signature proves the secret was used, without the secret itself being sent; the
+/// hidden headers were sent as written.
+fn sent_as_written(ok: &Endpoint) {
     let request = &ok.requests()[0];
     assert!(support::python_accepts_netbox_signature(
         HOOK_SECRET,
@@ -137,6 +252,44 @@ fn secrets_never_appear_in_logs_reasons_job_data_or_diffsettings() {
         request.header("x-hook-signature").expect("signed")
     ));
     assert!(!String::from_utf8_lossy(&request.body).contains(HOOK_SECRET));
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {BEARER_TOKEN}").as_str())
+    );
+    assert_eq!(request.header("x-api-key"), Some(API_KEY));
+}
+
+/// What is said of secrets outside a working setup: a TOML syntax error on a line that holds
+/// one (named by file, line, column and key), and a Redis URL with the password in the user
+/// slot that cannot be reached.
+fn outside_secrets() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("manage.toml"),
+        format!("[gateway]\nbind = \"127.0.0.1:0\"\ntoken = \"{TOML_SECRET}\n"),
+    )
+    .unwrap();
+    let broken_toml = manage_in(dir.path(), &["check"]);
+    assert_ne!(broken_toml.status.code(), Some(0));
+    let said = stderr(&broken_toml);
+    assert!(
+        said.contains("manage.toml: line 3, column ") && said.contains("key 'gateway.token'"),
+        "{said}"
+    );
+    let closed = ClosedPort::new();
+    let unreachable = format!("redis://{USER_SLOT_PASSWORD}@127.0.0.1:{}/0", closed.port());
+    let empty = tempfile::tempdir().unwrap();
+    let redis_down = manage_in(empty.path(), &["--redis-url", &unreachable, "rqstats"]);
+    assert_ne!(redis_down.status.code(), Some(0));
+    assert!(
+        stderr(&redis_down).contains(&format!("redis://***@127.0.0.1:{}", closed.port())),
+        "{}",
+        stderr(&redis_down)
+    );
+    [broken_toml, redis_down]
+        .iter()
+        .map(|out| stdout(out) + &stderr(out))
+        .collect()
 }
 
 #[test]

@@ -132,6 +132,9 @@ impl Settings {
         };
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = &file {
+            if let Some(problem) = syntax_error(path) {
+                return Err(ConfigError::one(problem));
+            }
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(environment()).merge(TextEnvironment);
@@ -274,12 +277,104 @@ fn describe(error: figment::Error, file: Option<&Path>) -> ConfigError {
                 .collect::<Vec<_>>()
                 .join(".");
             let origin = describe_origin(e.metadata.as_ref(), &key, file);
-            if key.is_empty() {
-                format!("{origin}: {}", e.kind)
+            let name = key.rsplit(['.', '[']).next().unwrap_or_default();
+            let kind = if crate::redact::is_sensitive_name(name) {
+                without_value(&e.kind)
             } else {
-                format!("{origin}: key '{key}': {}", e.kind)
+                e.kind.to_string()
+            };
+            if key.is_empty() {
+                format!("{origin}: {kind}")
+            } else {
+                format!("{origin}: key '{key}': {kind}")
             }
         })
         .collect();
     ConfigError { problems }
+}
+
+/// What is wrong with a secret's value, without the value (figment's text quotes what it found).
+fn without_value(kind: &figment::error::Kind) -> String {
+    use figment::error::{Actual, Kind};
+    let found = |actual: &Actual| match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a float",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Seq => "an array",
+        Actual::Map => "a table",
+        _ => "another kind of value",
+    };
+    match kind {
+        Kind::InvalidType(actual, expected) => {
+            format!("invalid type: found {}, expected {expected}", found(actual))
+        }
+        Kind::InvalidValue(actual, expected) => {
+            format!(
+                "invalid value: found {}, expected {expected}",
+                found(actual)
+            )
+        }
+        Kind::Message(_) => "invalid value (not shown: the key holds a secret)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A TOML syntax error in `path` by file, line, column and key, without the source line that
+/// the TOML parser quotes (it may hold a secret, and the error may go to the journal). `None`
+/// when the file parses, or cannot be read (figment then says why).
+fn syntax_error(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let error = toml::from_str::<toml::Table>(&text).err()?;
+    let at = error.span().map_or(0, |span| span.start).min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let message = error
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let place = format!("{}: line {line}, column {column}", path.display());
+    match key_at(&text, line_start) {
+        Some(key) => Some(format!("{place}: key '{key}': {message}")),
+        None => Some(format!("{place}: {message}")),
+    }
+}
+
+/// The dotted key of the `key = value` line starting at `line_start`, with the table it is in
+/// (`webhooks.secret`), or the table header's name when that line is one.
+fn key_at(text: &str, line_start: usize) -> Option<String> {
+    let line = text[line_start..].lines().next().unwrap_or_default().trim();
+    // Only bare keys are named: a line inside a multi-line string is not a key, and its text
+    // (`Authorization: Bearer a=b`) must not be shown as one.
+    let bare = |key: &str| {
+        !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-. ".contains(c))
+    };
+    let table = |header: &str| {
+        let name = header.trim_start_matches('[').split(']').next()?.trim();
+        bare(name).then(|| name.to_string())
+    };
+    if line.starts_with('[') {
+        return table(line);
+    }
+    let key = line.split_once('=')?.0.trim();
+    if !bare(key) {
+        return None;
+    }
+    let section = text[..line_start]
+        .lines()
+        .map(str::trim)
+        .rfind(|l| l.starts_with('['))
+        .and_then(table);
+    Some(match section {
+        Some(section) if !section.is_empty() => format!("{section}.{key}"),
+        _ => key.to_string(),
+    })
 }

@@ -4,14 +4,21 @@ use serde_json::{Map, Value};
 
 use super::Settings;
 
-/// Keys whose values are never shown: these, and any key ending in one (`netbox_secret`).
-const SECRET_KEYS: &[&str] = &["secret", "token", "password"];
+/// Settings named like secrets whose values are file paths, shown so a wrong path can be seen.
+const PATH_KEYS: &[&str] = &["client_key"];
 
+/// A setting whose value is never shown: named as the redaction policy names secrets
+/// (`token`, `netbox_secret`, `secret`, …), unless the value is a file's path.
 fn is_secret(key: &str) -> bool {
-    SECRET_KEYS.iter().any(|secret| key.ends_with(secret))
+    crate::redact::is_sensitive_name(key)
+        && !PATH_KEYS.contains(&key)
+        && !key.ends_with("_file")
+        && !key.ends_with("_path")
 }
 
-/// The settings as JSON with every secret replaced by `********` and URL passwords masked.
+/// The settings as JSON as the redaction policy shows them: secrets replaced by `********`,
+/// every URL (`redis.url`, `http.proxy`, each `payload_url`) redacted, and the values of
+/// sensitive `additional_headers` hidden.
 pub fn redacted(settings: &Settings) -> serde_json::Result<Value> {
     let mut value = serde_json::to_value(settings)?;
     hide(&mut value);
@@ -21,11 +28,19 @@ pub fn redacted(settings: &Settings) -> serde_json::Result<Value> {
 fn hide(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            // A webhook's own `redact_path` decides how much of its URL is shown.
+            let redact_path = map.get("redact_path").and_then(Value::as_bool);
             for (key, entry) in map.iter_mut() {
                 match entry {
                     Value::String(s) if is_secret(key) && !s.is_empty() => *s = "********".into(),
-                    Value::String(s) if key.ends_with("url") => {
-                        *s = crate::redis_url::mask_password(s)
+                    Value::String(s) if key == "payload_url" => {
+                        *s = crate::redact::webhook_url(s, redact_path)
+                    }
+                    Value::String(s) if key.ends_with("url") || key == "proxy" => {
+                        *s = crate::redact::url(s)
+                    }
+                    Value::String(s) if key == "additional_headers" => {
+                        *s = crate::redact::headers_text(s)
                     }
                     other => hide(other),
                 }

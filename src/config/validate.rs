@@ -28,7 +28,7 @@ impl Settings {
                 "http.proxy",
                 format!(
                     "expected a URL such as http://proxy:3128, found {:?}",
-                    self.http.proxy
+                    crate::redact::url(&self.http.proxy)
                 ),
             ));
         }

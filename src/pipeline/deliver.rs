@@ -20,11 +20,11 @@ use super::{
     enqueue::TRACEPARENT,
     history::{Attempt, Recorder},
     limits::{self, Ending, Gate, Limits},
-    request::{self, Answer},
+    request::{self, Answer, ShownUrl},
 };
 use crate::{
     destinations::Policy,
-    http::{build_client, credentials_removed, HttpSettings, TlsOptions},
+    http::{build_client, HttpSettings, TlsOptions},
     redis_conn::RedisConn,
     rq::{
         functions::{JobCall, JobFailure, JobFunction, JobOutcome, JobSuccess},
@@ -43,6 +43,9 @@ struct Ready {
     /// The webhook's `timeout`, else `[http] timeout`.
     timeout: Duration,
     templates: Arc<CompiledWebhook>,
+    /// A literal `payload_url` as reasons and logs show it, redacted once here; `None` for a
+    /// template, whose rendered URL is redacted only when a reason or log line shows it.
+    shown_url: Option<String>,
     signer: Signer,
     client: reqwest::Client,
     limits: Option<Limits>,
@@ -124,6 +127,8 @@ impl Deliveries {
                         .unwrap_or_else(|| Duration::from_secs_f64(http.timeout)),
                     config: config.clone(),
                     templates: Arc::new(templates),
+                    shown_url: (!render::is_template(&config.payload_url))
+                        .then(|| config.shown_url()),
                     signer,
                     client,
                     limits: Limits::of(config),
@@ -458,16 +463,17 @@ async fn attempt(
     }
     let method = reqwest::Method::from_bytes(hook.config.http_method.as_str().as_bytes())
         .expect("configured methods are valid");
-    // Parsed once: for the log-safe form, the destination check and the request itself.
+    // Parsed once: for the destination check and the request itself.
     let parsed = url::Url::parse(&url);
-    let safe_url = parsed
-        .as_ref()
-        .ok()
-        .and_then(credentials_removed)
-        .unwrap_or_else(|| url.clone());
+    let shown_url = match &hook.shown_url {
+        Some(shown) => ShownUrl::Known(shown),
+        None => ShownUrl::Rendered(&url, hook.config.redact_path),
+    };
     if let Ok(parsed) = &parsed {
         webhooks.destinations.check_url(parsed).map_err(|reason| {
-            JobFailure::new(format!("Request refused for {method} {safe_url}: {reason}"))
+            JobFailure::new(format!(
+                "Request refused for {method} {shown_url}: {reason}"
+            ))
         })?;
     }
     let signature = hook
@@ -483,7 +489,10 @@ async fn attempt(
         .iter()
         .filter(|(h, _)| !signature.iter().any(|(s, _)| s.eq_ignore_ascii_case(h)))
     {
-        request = request.header(header.as_str(), value.as_str());
+        request = match sensitive_value(header, value) {
+            Some(hidden) => request.header(header.as_str(), hidden),
+            None => request.header(header.as_str(), value.as_str()),
+        };
     }
     for (header, value) in &signature {
         request = request.header(*header, value.as_str());
@@ -498,10 +507,21 @@ async fn attempt(
         .child();
     request = request.header(TRACEPARENT, trace.to_string());
     tracing::debug!(
-        "Sending {method} request to {safe_url} (trace {})",
+        "Sending {method} request to {shown_url} (trace {})",
         trace.trace_id()
     );
-    Ok(request::send(request.body(body), &method, &safe_url, hook.timeout).await)
+    Ok(request::send(request.body(body), &method, shown_url, hook.timeout).await)
+}
+
+/// A sensitive header's value (`Authorization`, `X-Api-Key`, …) marked so: the HTTP client's
+/// debug output (`-v 3`) shows it as `Sensitive`, and HTTP/2 never indexes it.
+fn sensitive_value(name: &str, value: &str) -> Option<reqwest::header::HeaderValue> {
+    if !crate::redact::is_sensitive_name(name) {
+        return None;
+    }
+    let mut value = reqwest::header::HeaderValue::from_str(value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// The templates rendered on a blocking thread when there are any (rendering is bounded, but

@@ -2,11 +2,34 @@
 //! outcome (status or error, duration, the first bytes of the answer), and the readable reason
 //! of a failure.
 
-use std::time::{Duration, Instant};
+use std::{
+    fmt,
+    time::{Duration, Instant},
+};
 
 use serde_json::{json, Value};
 
-use crate::http::without_credentials;
+/// The URL as reasons and logs show it ([`crate::redact`]'s policy): worked out once per
+/// webhook when `payload_url` is literal, and only when a reason or a log line needs it when
+/// the URL is rendered from a template, so a successful delivery never pays for it.
+#[derive(Debug, Clone, Copy)]
+pub enum ShownUrl<'a> {
+    /// Already redacted.
+    Known(&'a str),
+    /// A rendered URL and the webhook's `redact_path`, redacted when shown.
+    Rendered(&'a str, Option<bool>),
+}
+
+impl fmt::Display for ShownUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Known(shown) => f.write_str(shown),
+            Self::Rendered(url, redact_path) => {
+                f.write_str(&crate::redact::webhook_url(url, redact_path))
+            }
+        }
+    }
+}
 
 /// How much of an answer's body is kept: in the failure reason and the attempt's details.
 pub const ANSWER_BYTES: usize = 500;
@@ -59,7 +82,7 @@ impl Answer {
 pub async fn send(
     request: reqwest::RequestBuilder,
     method: &reqwest::Method,
-    safe_url: &str,
+    shown_url: ShownUrl<'_>,
     timeout: Duration,
 ) -> Answer {
     let started = Instant::now();
@@ -78,7 +101,7 @@ pub async fn send(
         }
         Err(error) => Answer {
             status: None,
-            error: Some(describe_send_error(&error, method, safe_url, timeout)),
+            error: Some(describe_send_error(&error, method, shown_url, timeout)),
             excerpt: String::new(),
             took: started.elapsed(),
             retry_after: None,
@@ -128,11 +151,12 @@ async fn first_bytes(mut response: reqwest::Response, limit: usize) -> String {
         .collect()
 }
 
-/// A reason for a request that got no answer: timeout, refused, TLS, redirect loop…
+/// A reason for a request that got no answer: timeout, refused, TLS, redirect loop… Every URL in
+/// it is shown as the redaction policy shows URLs (a redirect's target too).
 fn describe_send_error(
     error: &reqwest::Error,
     method: &reqwest::Method,
-    url: &str,
+    url: ShownUrl<'_>,
     timeout: Duration,
 ) -> String {
     // A connect timeout ([http] connect_timeout) is a connection failure, not the request's.
@@ -163,25 +187,19 @@ fn describe_send_error(
         "Request failed"
     };
     let detail = if causes.is_empty() {
-        error.without_url_text()
+        // reqwest's own text names the URL as sent; the reason names it once, redacted.
+        let mut text = error.to_string();
+        if let Some(sent) = error.url() {
+            text = text.replace(&format!(" for url ({sent})"), "");
+        }
+        text
     } else {
         causes.join(": ")
     };
-    format!("{kind} for {method} {url}: {detail}")
-}
-
-trait WithoutUrlText {
-    fn without_url_text(&self) -> String;
-}
-
-impl WithoutUrlText for reqwest::Error {
-    fn without_url_text(&self) -> String {
-        let mut copy_text = self.to_string();
-        if let Some(url) = self.url() {
-            copy_text = copy_text.replace(url.as_str(), &without_credentials(url.as_str()));
-        }
-        copy_text
-    }
+    format!(
+        "{kind} for {method} {url}: {}",
+        crate::redact::urls_in(&detail)
+    )
 }
 
 #[cfg(test)]

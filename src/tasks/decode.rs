@@ -202,29 +202,24 @@ pub fn age(text: &str, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Keys whose values are never shown in arguments, results or meta.
-const SECRET_KEYS: &[&str] = &[
-    "secret",
-    "password",
-    "token",
-    "authorization",
-    "api_key",
-    "apikey",
-];
-
-/// A copy of a JSON value with every secret-looking entry replaced by `********`, so a page or a
-/// terminal never shows a webhook secret or an `Authorization` header a producer put in a job.
+/// A copy of a JSON value as the redaction policy shows it: every entry named like a secret
+/// ([`crate::redact::is_sensitive_name`]) replaced by `********`, and every URL in an entry named
+/// `…url` redacted, so a page or a terminal never shows a webhook secret, an `Authorization`
+/// header or a key in a URL that a producer put in a job.
 pub fn redact(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(key, entry)| {
-                    let lower = key.to_ascii_lowercase();
-                    let secret = SECRET_KEYS.iter().any(|s| lower.contains(s));
-                    let shown = if secret && !entry.is_null() {
-                        Value::String("********".into())
-                    } else {
-                        redact(entry)
+                    let shown = match entry {
+                        Value::Null => Value::Null,
+                        _ if crate::redact::is_sensitive_name(key) => {
+                            Value::String("********".into())
+                        }
+                        Value::String(text) if key.to_ascii_lowercase().ends_with("url") => {
+                            Value::String(crate::redact::url(text))
+                        }
+                        other => redact(other),
                     };
                     (key.clone(), shown)
                 })
@@ -255,8 +250,10 @@ mod tests {
 
     #[test]
     fn secrets_are_hidden_at_any_depth() {
-        let value = json!({"webhook": "w", "secret": "s3cret", "headers": {"Authorization": "Bearer x"}, "list": [{"api_key": 1}]});
+        let value = json!({"webhook": "w", "secret": "s3cret", "headers": {"Authorization": "Bearer x", "X-Api-Key": "k"}, "list": [{"api_key": 1}], "payload_url": "https://u:p@h/x?key=k"});
         let shown = redact(&value);
+        assert_eq!(shown["headers"]["X-Api-Key"], "********");
+        assert_eq!(shown["payload_url"], "https://***@h/x?key=***");
         assert_eq!(shown["secret"], "********");
         assert_eq!(shown["headers"]["Authorization"], "********");
         assert_eq!(shown["list"][0]["api_key"], "********");

@@ -54,13 +54,14 @@ fn named(kwargs: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 /// Where the webhook named `webhook_name` is delivered, for display: its method and
-/// `payload_url` (a template shows as written) without credentials; never its secret or headers.
+/// `payload_url` as the redaction policy shows it (a template as written); never its secret or
+/// headers.
 pub fn webhook_target(settings: &Settings, webhook_name: &str) -> Option<String> {
     let webhook = settings.webhooks.iter().find(|w| w.name == webhook_name)?;
     Some(format!(
         "{} {}",
         webhook.http_method.as_str(),
-        crate::http::without_credentials(&webhook.payload_url)
+        webhook.shown_url()
     ))
 }
 

@@ -1,4 +1,4 @@
-//! Every configured webhook and how it is doing: its target (credentials removed), circuit,
+//! Every configured webhook and how it is doing: its target (redacted), circuit,
 //! deliveries in flight, jobs waiting for its limits, last status and failures in a row. What
 //! `manage webhooks` prints and the page's Webhooks view shows.
 
@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::TaskResult;
 use crate::{
     config::Settings,
-    http::without_credentials,
     pipeline::limits::{self, State},
     webhooks::WebhookConfig,
 };
@@ -67,7 +66,7 @@ pub async fn all<C: ConnectionLike>(
         .zip(states)
         .map(|(webhook, state)| WebhookRow {
             name: webhook.name.clone(),
-            url: without_credentials(&webhook.payload_url),
+            url: webhook.shown_url(),
             limits: Limits::of(webhook),
             in_flight: if webhook.max_in_flight > 0 {
                 state.leases

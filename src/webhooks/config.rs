@@ -67,6 +67,11 @@ pub struct WebhookConfig {
     /// Seconds an open circuit waits before one probe delivery is tried.
     #[serde(default = "default_breaker_open")]
     pub breaker_open: u64,
+    /// Show only `scheme://host[:port]/…` of the URL wherever it is shown or stored (reasons,
+    /// logs, the delivery log, the pages), for URLs whose path is the secret. `None`: hidden for
+    /// the services known to do that (Slack, Discord, Teams; see [`crate::redact::hides_path`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redact_path: Option<bool>,
 }
 
 /// Whether deliveries of one object keep their order.
@@ -87,6 +92,12 @@ impl WebhookConfig {
     /// per delivery, so webhooks without them skip the checks).
     pub fn limited(&self) -> bool {
         self.max_in_flight > 0 || self.rate_limit > 0.0 || self.breaker_failures > 0
+    }
+
+    /// `payload_url` as it may be shown (a template as written): no credentials, no query
+    /// values, and no path when `redact_path` hides it.
+    pub fn shown_url(&self) -> String {
+        crate::redact::webhook_url(&self.payload_url, self.redact_path)
     }
 }
 
@@ -236,10 +247,13 @@ impl fmt::Debug for WebhookConfig {
         };
         f.debug_struct("WebhookConfig")
             .field("name", &self.name)
-            .field("payload_url", &self.payload_url)
+            .field("payload_url", &self.shown_url())
             .field("http_method", &self.http_method)
             .field("http_content_type", &self.http_content_type)
-            .field("additional_headers", &self.additional_headers)
+            .field(
+                "additional_headers",
+                &crate::redact::headers_text(&self.additional_headers),
+            )
             .field("body_template", &self.body_template)
             .field("secret", &secret)
             .field("ssl_verification", &self.ssl_verification)
@@ -252,6 +266,7 @@ impl fmt::Debug for WebhookConfig {
             .field("rate_limit", &self.rate_limit)
             .field("breaker_failures", &self.breaker_failures)
             .field("breaker_open", &self.breaker_open)
+            .field("redact_path", &self.redact_path)
             .finish()
     }
 }

@@ -436,7 +436,8 @@ fn check_url(url: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "expected an http:// or https:// URL, found {url:?}"
+            "expected an http:// or https:// URL, found {:?}",
+            crate::redact::url(url)
         ))
     }
 }

@@ -141,8 +141,10 @@ fn check_webhook(webhook: &WebhookConfig, job_timeout: u64, report: &mut impl Fn
 /// must compile and may only spell out an http or https scheme; anything else must be an http or
 /// https URL with a host.
 fn check_payload_url(url: &str) -> Result<(), String> {
-    let expected =
-        format!("expected an http:// or https:// URL or a Jinja2 template, found {url:?}");
+    let expected = format!(
+        "expected an http:// or https:// URL or a Jinja2 template, found {:?}",
+        crate::redact::url(url)
+    );
     if render::is_template(url) {
         if let Some(scheme) = literal_scheme(url) {
             if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {

@@ -52,9 +52,15 @@ pub struct WebhookReceiverArgs {
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub delay: u64,
 
-    /// Close a connection that sends nothing for this many seconds
+    /// Seconds one request (head and body) may take to arrive, and an idle connection may wait
+    /// for the next; then the connection is closed
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
     pub read_timeout: Duration,
+
+    /// Connections served at once; more are answered 503 and closed
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 crate::command! {
@@ -93,6 +99,7 @@ async fn webhook_receiver(ctx: Context, args: WebhookReceiverArgs) -> CommandRes
         verifier: args.secret.as_deref().map(Verifier::new),
         max_body: args.max_body,
         read_timeout: args.read_timeout,
+        max_connections: args.max_connections as usize,
         delay: Duration::from_millis(args.delay),
         ..ReceiverOptions::default()
     };

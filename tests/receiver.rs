@@ -268,7 +268,7 @@ fn non_utf8_bytes_are_escaped_with_a_note() {
     let receiver = Receiver::start(&["--no-headers"]);
     let response = exchange(
         receiver.port,
-        b"POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\nabc\xff\xfed\xc3\xa9",
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\nabc\xff\xfed\xc3\xa9",
     );
     assert_eq!(response.status, 200);
     let blocks = receiver.blocks(1);
@@ -299,7 +299,8 @@ async fn bodies_over_max_body_get_413() {
         .await
         .unwrap();
     assert_eq!(just_fits.status(), 200);
-    let chunked = "POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n".to_string()
+    let chunked = "POST /chunked HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"
+        .to_string()
         + &"z".repeat(1024)
         + "\r\n1\r\nz\r\n0\r\n\r\n";
     assert_eq!(exchange(receiver.port, chunked.as_bytes()).status, 413);
@@ -323,7 +324,7 @@ fn chunked_bodies_are_decoded() {
     let receiver = Receiver::start(&[]);
     let response = exchange(
         receiver.port,
-        b"POST /c HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+        b"POST /c HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
           5\r\n{\"a\":\r\n6;ext=1\r\n [1,2]\r\n1\r\n}\r\n0\r\n\r\n",
     );
     assert_eq!(response.status, 200);
@@ -332,7 +333,7 @@ fn chunked_bodies_are_decoded() {
     assert_eq!(
         blocks[0][1..],
         lines(
-            "Content-Type: application/json\nTransfer-Encoding: chunked\n\n\
+            "Host: h\nContent-Type: application/json\nTransfer-Encoding: chunked\n\n\
              {\n    \"a\": [\n        1,\n        2\n    ]\n}"
         )[..]
     );
@@ -343,7 +344,9 @@ fn expect_100_continue_is_answered_before_the_body() {
     let receiver = Receiver::start(&["--no-headers"]);
     let mut stream = connect(receiver.port);
     stream
-        .write_all(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+        )
         .unwrap();
     let interim = read_response(&mut stream);
     assert_eq!(interim.head, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -359,12 +362,16 @@ fn bad_requests_are_refused_and_the_server_carries_on() {
     let malformed = exchange(receiver.port, b"THIS IS NOT HTTP\r\n\r\n");
     assert_eq!(malformed.status, 400);
     assert!(malformed.head.contains("\r\nConnection: close\r\n"));
-    let huge_header = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(70 * 1024));
+    let huge_header = format!(
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
     assert_eq!(exchange(receiver.port, huge_header.as_bytes()).status, 431);
     let conflicting =
-        b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab".as_slice();
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+            .as_slice();
     assert_eq!(exchange(receiver.port, conflicting).status, 400);
-    let good = exchange(receiver.port, b"GET /after HTTP/1.1\r\n\r\n");
+    let good = exchange(receiver.port, b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(good.status, 200);
     // Refused requests are not printed and do not use up a number.
     let (_, printed) = receiver.stop(libc::SIGINT);
@@ -380,10 +387,10 @@ fn a_stalled_client_is_dropped_without_blocking_others() {
     let receiver = Receiver::start(&["--read-timeout", "5", "--no-headers"]);
     let mut stalled = connect(receiver.port);
     stalled
-        .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nonly")
+        .write_all(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nonly")
         .unwrap();
     assert_eq!(
-        exchange(receiver.port, b"GET /other HTTP/1.1\r\n\r\n").status,
+        exchange(receiver.port, b"GET /other HTTP/1.1\r\nHost: h\r\n\r\n").status,
         200
     );
     // The other request was answered while the stalled one was still open.
@@ -456,7 +463,7 @@ async fn concurrent_requests_print_whole_blocks() {
 fn sigint_prints_exiting_and_exits_0() {
     let receiver = Receiver::start(&[]);
     assert_eq!(
-        exchange(receiver.port, b"GET / HTTP/1.1\r\n\r\n").status,
+        exchange(receiver.port, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status,
         200
     );
     receiver.blocks(1);
@@ -481,7 +488,7 @@ fn head_requests_get_no_body() {
     let receiver = Receiver::start(&["--no-headers"]);
     let mut stream = connect(receiver.port);
     stream
-        .write_all(b"HEAD /h HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .write_all(b"HEAD /h HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut answer = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
@@ -532,7 +539,9 @@ fn delay_holds_each_answer_back() {
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(1)))
         .unwrap();
-    stream.write_all(b"GET /slow HTTP/1.1\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
     let early = std::io::Read::read(&mut stream, &mut [0u8; 64]);
     assert!(
         matches!(&early, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
@@ -547,7 +556,7 @@ fn delay_holds_each_answer_back() {
 
     // A short delay still answers, and then prints the request.
     let short = Receiver::start(&["--delay", "200", "--no-headers"]);
-    let response = exchange(short.port, b"GET /short HTTP/1.1\r\n\r\n");
+    let response = exchange(short.port, b"GET /short HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(response.status, 200);
     assert_eq!(response.body, RECEIVED);
     assert_log_line(&short.blocks(1)[0][0], 1, "GET /short HTTP/1.1", 200);

@@ -47,6 +47,7 @@ enum End {
 pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let mut connection = Connection {
         stream,
+        deadline: Instant::now() + shared.options.read_timeout,
         client: peer.ip().to_canonical(),
         buf: BytesMut::with_capacity(8 * 1024),
         response: Vec::with_capacity(256),
@@ -62,7 +63,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
             tracing::warn!("{client}: {error}; answered {}", error.status())
         }
         Err(End::Stalled) => tracing::warn!(
-            "{client}: stalled for {:?} in the middle of a request; connection dropped",
+            "{client}: the request was not complete within {:?} (--read-timeout); connection dropped",
             connection.shared.options.read_timeout
         ),
         Err(End::Truncated) => tracing::debug!("{client}: closed the connection mid-request"),
@@ -70,8 +71,21 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     }
 }
 
+/// Answers a connection past `--max-connections` with 503 and closes it, without reading a
+/// request: the client learns the receiver is full instead of waiting in the backlog.
+pub(super) async fn refuse_busy(mut stream: TcpStream) {
+    let mut response = Vec::with_capacity(160);
+    http1::write_response(&mut response, 503, b"Too many connections\n", None, true);
+    let _ = timeout(LINGER, stream.write_all(&response)).await;
+    let _ = timeout(LINGER, stream.shutdown()).await;
+}
+
 struct Connection {
     stream: TcpStream,
+    /// When the request being read (or awaited, between requests) must be complete: one
+    /// `--read-timeout` for the whole head and body, so a client trickling a byte at a time
+    /// cannot hold the connection longer.
+    deadline: Instant,
     client: IpAddr,
     /// Bytes read but not yet parsed.
     buf: BytesMut,
@@ -82,22 +96,26 @@ struct Connection {
 
 impl Connection {
     async fn run(&mut self) -> Result<(), End> {
-        while let Some(head) = self.read_head().await? {
+        loop {
+            self.deadline = Instant::now() + self.shared.options.read_timeout;
+            let Some(head) = self.read_head().await? else {
+                return Ok(());
+            };
             if !self.handle(head).await? {
                 let _ = self.stream.shutdown().await;
                 return Ok(());
             }
         }
-        Ok(())
     }
 
-    /// Reads more bytes into the buffer within the read timeout; `Ok(false)` at end of stream.
+    /// Reads more bytes into the buffer before the request's deadline; `Ok(false)` at end of
+    /// stream.
     async fn fill(&mut self) -> Result<bool, End> {
         if self.buf.capacity() - self.buf.len() < 1024 {
             self.buf.reserve(8 * 1024);
         }
         let read = self.stream.read_buf(&mut self.buf);
-        match timeout(self.shared.options.read_timeout, read).await {
+        match tokio::time::timeout_at(self.deadline, read).await {
             Err(_) => Err(End::Stalled),
             Ok(Err(error)) => Err(End::Io(error)),
             Ok(Ok(read)) => Ok(read > 0),
@@ -223,7 +241,11 @@ impl Connection {
             }
             Framing::Chunked => {
                 self.send_continue(head, self.buf.is_empty()).await?;
-                let mut decoder = ChunkedDecoder::default();
+                let options = &self.shared.options;
+                let mut decoder = ChunkedDecoder::with_trailer_room(
+                    options.max_head.saturating_sub(head.size),
+                    http1::MAX_HEADERS.saturating_sub(head.headers.len()),
+                );
                 let mut body = BytesMut::new();
                 loop {
                     match decoder.decode(&mut self.buf, &mut body, max_body) {

@@ -207,6 +207,7 @@ mod tests {
                 ("Host".into(), b"localhost:9000".to_vec()),
                 ("content-TYPE".into(), content_type.as_bytes().to_vec()),
             ],
+            size: 64,
         }
     }
 

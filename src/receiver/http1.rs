@@ -5,8 +5,9 @@
 
 use bytes::{Buf, BytesMut};
 
-/// The most header fields one request may carry; more is answered with 431.
-const MAX_HEADERS: usize = 128;
+/// The most header fields one request may carry, trailer fields included; more is answered with
+/// 431, as hyper answers past its 100.
+pub const MAX_HEADERS: usize = 100;
 
 /// The longest chunk-size line accepted (size, extensions and CRLF).
 const MAX_CHUNK_LINE: usize = 4096;
@@ -22,6 +23,8 @@ pub struct Head {
     pub minor_version: u8,
     /// Every header field in the order received, names in their original case.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The head's length on the wire, request line and final empty line included.
+    pub size: usize,
 }
 
 /// Why a request cannot be served; each maps to the status the client gets before the connection
@@ -95,6 +98,7 @@ pub fn parse_head(buf: &mut BytesMut, max_head: usize) -> Result<Option<Head>, R
             .iter()
             .map(|field| (field.name.to_string(), field.value.to_vec()))
             .collect(),
+        size: length,
     };
     buf.advance(length);
     Ok(Some(head))
@@ -133,7 +137,37 @@ impl Head {
     /// a Transfer-Encoding that does not end in `chunked`, or conflicting or unreadable
     /// Content-Length values, make the request malformed.
     pub fn framing(&self) -> Result<Framing, RequestError> {
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, gets 400.
+        let hosts = self
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("host"))
+            .count();
+        if hosts > 1 || (hosts == 0 && self.minor_version >= 1) {
+            let reason = if hosts > 1 {
+                "more than one Host header"
+            } else {
+                "no Host header"
+            };
+            return Err(RequestError::Malformed(reason.into()));
+        }
+        for (name, value) in &self.headers {
+            let framing = name.eq_ignore_ascii_case("transfer-encoding")
+                || name.eq_ignore_ascii_case("content-length");
+            // An empty value is no framing at all; hyper refuses it, and so do we, rather than
+            // guess what a proxy in front of us made of it.
+            if framing && value.trim_ascii().is_empty() {
+                return Err(RequestError::Malformed(format!("empty {name} header")));
+            }
+        }
         let codings = self.tokens("transfer-encoding");
+        if !codings.is_empty() && self.minor_version == 0 {
+            // HTTP/1.0 has no Transfer-Encoding (RFC 9112 §6.1): a 1.0 peer would read the
+            // chunks as the body, so the request's end is ambiguous.
+            return Err(RequestError::Malformed(
+                "Transfer-Encoding in an HTTP/1.0 request".into(),
+            ));
+        }
         if let Some(last) = codings.last() {
             return if last == "chunked" {
                 Ok(Framing::Chunked)
@@ -198,12 +232,50 @@ enum ChunkState {
 
 /// Decodes a `Transfer-Encoding: chunked` body as its bytes arrive, so the connection can read
 /// whatever the socket gives and feed it in.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChunkedDecoder {
     state: ChunkState,
+    /// Room left for the trailer section (bytes, and fields): what the head did not use.
+    trailer_room: (usize, usize),
+}
+
+impl Default for ChunkedDecoder {
+    fn default() -> Self {
+        Self::with_trailer_room(64 * 1024, MAX_HEADERS)
+    }
 }
 
 impl ChunkedDecoder {
+    /// A decoder whose trailer section may take `bytes` and `fields` at most: the head's
+    /// limits less what the head used, so head and trailers together stay within them.
+    pub fn with_trailer_room(bytes: usize, fields: usize) -> Self {
+        Self {
+            state: ChunkState::Size,
+            trailer_room: (bytes, fields),
+        }
+    }
+
+    /// The trailer section, parsed as header fields (httparse validates each name and value),
+    /// once it is complete; refused with 431 past its room, 400 when a field is malformed.
+    fn trailer(&mut self, input: &mut BytesMut) -> Result<bool, RequestError> {
+        let (room, fields_room) = self.trailer_room;
+        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        match httparse::parse_headers(input, &mut fields) {
+            Ok(httparse::Status::Complete((used, parsed))) => {
+                if used > room || parsed.len() > fields_room {
+                    return Err(RequestError::HeadTooLarge);
+                }
+                input.advance(used);
+                self.state = ChunkState::Done;
+                Ok(true)
+            }
+            Ok(httparse::Status::Partial) if input.len() > room => Err(RequestError::HeadTooLarge),
+            Ok(httparse::Status::Partial) => Ok(false),
+            Err(httparse::Error::TooManyHeaders) => Err(RequestError::HeadTooLarge),
+            Err(error) => Err(RequestError::Malformed(format!("bad trailer: {error}"))),
+        }
+    }
+
     /// Moves what it can from `input` into `body`. Returns `Ok(true)` once the last chunk and the
     /// trailer section are consumed, `Ok(false)` when it needs more input. Fails when the body
     /// would grow past `max_body` bytes or the framing is broken.
@@ -218,10 +290,12 @@ impl ChunkedDecoder {
                 ChunkState::Size => match httparse::parse_chunk_size(input) {
                     Ok(httparse::Status::Complete((used, size))) => {
                         input.advance(used);
+                        // Checked: a chunk size near u64::MAX must not wrap past the limit.
+                        let total = (body.len() as u64).checked_add(size);
                         if size == 0 {
                             self.state = ChunkState::Trailer;
-                        } else if body.len() as u64 + size > max_body {
-                            return Err(RequestError::BodyTooLarge(body.len() as u64 + size));
+                        } else if total.is_none_or(|total| total > max_body) {
+                            return Err(RequestError::BodyTooLarge(total.unwrap_or(u64::MAX)));
                         } else {
                             self.state = ChunkState::Data(size);
                         }
@@ -257,18 +331,7 @@ impl ChunkedDecoder {
                     input.advance(2);
                     self.state = ChunkState::Size;
                 }
-                ChunkState::Trailer => {
-                    let Some(end) = input.windows(2).position(|pair| pair == b"\r\n") else {
-                        if input.len() > MAX_CHUNK_LINE {
-                            return Err(RequestError::HeadTooLarge);
-                        }
-                        return Ok(false);
-                    };
-                    input.advance(end + 2);
-                    if end == 0 {
-                        self.state = ChunkState::Done;
-                    }
-                }
+                ChunkState::Trailer => return self.trailer(input),
                 ChunkState::Done => return Ok(true),
             }
         }
@@ -362,22 +425,26 @@ mod tests {
     #[test]
     fn framing_follows_rfc_9112() {
         let framing = |raw: &str| head(raw).unwrap().unwrap().framing();
-        assert_eq!(framing("GET / HTTP/1.1\r\n\r\n"), Ok(Framing::Empty));
         assert_eq!(
-            framing("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"),
+            framing("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            Ok(Framing::Empty)
+        );
+        assert_eq!(
+            framing("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"),
             Ok(Framing::Length(5))
         );
         assert_eq!(
             framing(
-                "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
             ),
             Ok(Framing::Chunked)
         );
-        assert!(framing("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").is_err());
-        assert!(
-            framing("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n").is_err()
-        );
-        assert!(framing("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n").is_err());
+        assert!(framing("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n").is_err());
+        assert!(framing(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
+        )
+        .is_err());
+        assert!(framing("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n").is_err());
     }
 
     #[test]
@@ -426,6 +493,77 @@ mod tests {
             decode("1\r\nab\r\n", 10),
             Err(RequestError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_chunk_size_near_u64_max_cannot_wrap_past_the_limit() {
+        let mut decoder = ChunkedDecoder::default();
+        let (mut input, mut body) = (
+            BytesMut::from("1\r\na\r\nffffffffffffffff\r\n"),
+            BytesMut::new(),
+        );
+        assert_eq!(
+            decoder.decode(&mut input, &mut body, 1 << 20),
+            Err(RequestError::BodyTooLarge(u64::MAX))
+        );
+        assert_eq!(&body[..], b"a");
+    }
+
+    #[test]
+    fn empty_framing_headers_and_transfer_encoding_in_http_1_0_are_refused() {
+        let framing = |raw: &str| head(raw).unwrap().unwrap().framing();
+        assert!(framing("POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n").is_err());
+        assert!(framing(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: \r\n\r\n"
+        )
+        .is_err());
+        assert!(framing("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n\r\n").is_err());
+        assert!(framing("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n").is_err());
+        assert_eq!(
+            framing("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"),
+            Ok(Framing::Length(2))
+        );
+    }
+
+    #[test]
+    fn more_than_a_hundred_fields_are_431() {
+        let fields: String = (0..101).map(|i| format!("X-{i}: 1\r\n")).collect();
+        assert_eq!(
+            head(&format!("GET / HTTP/1.1\r\n{fields}\r\n")),
+            Err(RequestError::HeadTooLarge)
+        );
+        let fields: String = (0..100).map(|i| format!("X-{i}: 1\r\n")).collect();
+        assert!(head(&format!("GET / HTTP/1.1\r\n{fields}\r\n"))
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn trailers_are_validated_and_counted_with_the_head() {
+        let decode = |wire: &str, room: (usize, usize)| {
+            let mut input = BytesMut::from(wire);
+            let result = ChunkedDecoder::with_trailer_room(room.0, room.1).decode(
+                &mut input,
+                &mut BytesMut::new(),
+                100,
+            );
+            (result, input)
+        };
+        // A request pipelined after the last chunk is not swallowed as trailer lines.
+        let (result, rest) = decode("1\r\na\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", (100, 10));
+        assert_eq!(result, Ok(true));
+        assert_eq!(&rest[..], b"GET / HTTP/1.1\r\n\r\n");
+        let (result, _) = decode("0\r\nGET / HTTP/1.1\r\n\r\n", (100, 10));
+        assert!(
+            matches!(result, Err(RequestError::Malformed(_))),
+            "{result:?}"
+        );
+        let (result, _) = decode("0\r\nA: 1\r\nB: 2\r\n\r\n", (100, 1));
+        assert_eq!(result, Err(RequestError::HeadTooLarge));
+        let (result, _) = decode("0\r\nA: 1\r\n\r\n", (5, 10));
+        assert_eq!(result, Err(RequestError::HeadTooLarge));
+        let (result, _) = decode("0\r\nA: 1\r\n\r\n", (100, 10));
+        assert_eq!(result, Ok(true));
     }
 
     #[test]

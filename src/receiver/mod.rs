@@ -34,8 +34,10 @@ pub async fn serve(
     sink: Sink,
     shutdown: impl Future,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections));
     let shared = Arc::new(connection::Shared { options, sink });
     let mut connections = JoinSet::new();
+    let mut busy = Busy::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -43,7 +45,19 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(connection::serve(stream, peer, shared.clone()));
+                    match slots.clone().try_acquire_owned() {
+                        Ok(slot) => {
+                            let shared = shared.clone();
+                            connections.spawn(async move {
+                                connection::serve(stream, peer, shared).await;
+                                drop(slot);
+                            });
+                        }
+                        Err(_) => {
+                            busy.refused(shared.options.max_connections);
+                            connections.spawn(connection::refuse_busy(stream));
+                        }
+                    }
                 }
                 Err(error) => {
                     // Out of file descriptors, usually: wait rather than spin.
@@ -55,4 +69,29 @@ pub async fn serve(
         }
     }
     connections.shutdown().await;
+}
+
+/// Connections refused for want of a slot, said in one warning a second at most: a flood must
+/// not become a flood of log lines too.
+#[derive(Default)]
+struct Busy {
+    since_warning: u64,
+    warned: Option<std::time::Instant>,
+}
+
+impl Busy {
+    fn refused(&mut self, max: usize) {
+        self.since_warning += 1;
+        if self
+            .warned
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(
+                "{} connection(s) answered 503: {max} are open already (--max-connections)",
+                self.since_warning
+            );
+            self.since_warning = 0;
+            self.warned = Some(std::time::Instant::now());
+        }
+    }
 }

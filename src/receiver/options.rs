@@ -21,8 +21,11 @@ pub struct ReceiverOptions {
     pub verifier: Option<Verifier>,
     /// `--max-body`: larger bodies are refused with 413.
     pub max_body: u64,
-    /// `--read-timeout`: a connection that sends nothing for this long is closed.
+    /// `--read-timeout`: how long one request (head and body) may take to arrive, and an idle
+    /// keep-alive connection may wait for the next; then the connection is closed.
     pub read_timeout: Duration,
+    /// `--max-connections`: connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
     /// Larger request heads are refused with 431.
     pub max_head: usize,
     /// `--delay`: wait this long before answering, to play a slow endpoint.
@@ -39,6 +42,7 @@ impl Default for ReceiverOptions {
             verifier: None,
             max_body: 10 * 1024 * 1024,
             read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
             max_head: 64 * 1024,
             delay: Duration::ZERO,
         }

@@ -59,7 +59,7 @@ async fn background_tasks(ctx: Context, args: BackgroundTasksArgs) -> CommandRes
         .line(format!("Background tasks: http://{local}/?token={token}"));
     ctx.out().line("Stop with CONTROL-C.");
     crate::notify::ready(&format!("serving http://{local}/"));
-    web::serve(listener, web::router(state), async move {
+    web::serve(listener, web::router(state), ctx.settings(), async move {
         signals.recv().await;
     })
     .await

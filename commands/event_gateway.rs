@@ -45,10 +45,9 @@ async fn event_gateway(ctx: Context, args: EventGatewayArgs) -> CommandResult {
     ctx.out()
         .line(format!("Event gateway: http://{local}/events"));
     crate::notify::ready(&format!("taking events on http://{local}/events"));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            signals.recv().await;
-        })
-        .await
-        .map_err(|e| CommandError::new(format!("the gateway stopped: {e}")))
+    crate::serve::serve(listener, app, settings.gateway.limits(), async move {
+        signals.recv().await;
+    })
+    .await
+    .map_err(|e| CommandError::new(format!("the gateway stopped: {e}")))
 }

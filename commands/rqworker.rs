@@ -116,6 +116,13 @@ async fn rqworker(ctx: Context, args: RqWorkerArgs) -> CommandResult {
     outcome
 }
 
+/// The bounds of the worker's own listener: scrapers and probes, a few at a time.
+const PROBE_LIMITS: crate::serve::Limits = crate::serve::Limits {
+    header_timeout: std::time::Duration::from_secs(10),
+    max_connections: 256,
+    setting: "the worker's probe listener",
+};
+
 /// Builds the worker's job functions (webhook delivery among them), registers it, runs it,
 /// serving its probes on `probes` while it runs.
 async fn run(
@@ -146,7 +153,12 @@ async fn run(
     let keep_up = tokio::spawn(delivering.keep_up(worker.name().to_string()));
     let server = probes.map(|listener| {
         let state = Probes::new(conn, ctx.settings_arc(), Some(worker.health()));
-        tokio::spawn(async move { axum::serve(listener, probes::router(state, true)).await })
+        tokio::spawn(crate::serve::serve(
+            listener,
+            probes::router(state, true),
+            PROBE_LIMITS,
+            std::future::pending(),
+        ))
     });
     crate::notify::ready(&format!("worker {} is taking jobs", worker.name()));
     worker.run(signals).await;

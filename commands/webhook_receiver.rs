@@ -99,7 +99,14 @@ async fn webhook_receiver(ctx: Context, args: WebhookReceiverArgs) -> CommandRes
         verifier: args.secret.as_deref().map(Verifier::new),
         max_body: args.max_body,
         read_timeout: args.read_timeout,
-        max_connections: args.max_connections as usize,
+        // Lowered, with a warning, to what the file-descriptor limit leaves room for.
+        max_connections: crate::serve::Limits {
+            header_timeout: args.read_timeout,
+            max_connections: args.max_connections as usize,
+            setting: "--max-connections",
+        }
+        .within_descriptors()
+        .max_connections,
         delay: Duration::from_millis(args.delay),
         ..ReceiverOptions::default()
     };

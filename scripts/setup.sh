@@ -6,7 +6,8 @@
 # /metrics with them), zsh and fish (completion scripts are run in them), systemd's
 # systemd-analyze (the units in deploy/systemd/ are verified with it), and a Python
 # virtualenv with rq==2.12.0 (the interop partner in the tests) and jinja2==3.1.6 (NetBox's
-# renderer, the oracle of the template tests and of scripts/gen_template_table.py).
+# renderer, the oracle of the template tests and of scripts/gen_template_table.py), and h11
+# (the HTTP/1.1 parser the receiver's framing is checked against).
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +37,8 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 VENV=${MANAGE_VENV:-$PWD/.venv}
-if ! "$VENV/bin/python" -c 'import rq, requests, standardwebhooks, jinja2; assert rq.__version__ == "2.12.0" and jinja2.__version__ == "3.1.6"' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c 'import rq, requests, standardwebhooks, jinja2, h11; assert rq.__version__ == "2.12.0" and jinja2.__version__ == "3.1.6"' >/dev/null 2>&1; then
   echo "setup: creating the Python RQ virtualenv in $VENV" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check 'rq==2.12.0' 'jinja2==3.1.6' 'requests' 'standardwebhooks'
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'rq==2.12.0' 'jinja2==3.1.6' 'requests' 'standardwebhooks' 'h11==0.16.0'
 fi

@@ -9,13 +9,17 @@
 //! - `GET /live`, `GET /ready`: the probes.
 //!
 //! A request's events are enqueued whole or not at all: bad input is a 400 naming the field or
-//! line, a missing or wrong credential a 401, a body over `[gateway] max_body` a 413, and Redis
-//! unreachable a 503 (so the sender retries). Accepted events get a 202 with their jobs.
+//! line, a missing or wrong credential a 401, a body over `[gateway] max_body` (`/netbox`:
+//! `netbox_max_body`) a 413, a body slower than `body_timeout` a 408, one cut short a 400, and
+//! Redis unreachable a 503 (so the sender retries). Accepted events get a 202 with their jobs.
+//! `/netbox` bodies are read before their signature can be checked, so at most
+//! `netbox_max_concurrent` are read at once; more get a 503 with `Retry-After`.
 
 use std::sync::Arc;
 
 use axum::{
     body::Body,
+    error_handling::HandleErrorLayer,
     extract::{Request, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -30,6 +34,7 @@ use crate::{
     config::Settings,
     pipeline::{batcher::Batcher, enqueue_bulk, lines, EnqueuedJob, Routing},
     redis_conn::RedisConn,
+    serve::BodyError,
     tasks::web::probes::{self, Probes},
     webhooks::{event, sign, Event, EventType},
 };
@@ -51,6 +56,8 @@ struct Inner {
     token: String,
     netbox_secret: String,
     max_body: usize,
+    netbox_max_body: usize,
+    body_timeout: std::time::Duration,
 }
 
 impl Gateway {
@@ -70,6 +77,8 @@ impl Gateway {
                 token: settings.gateway.token.clone(),
                 netbox_secret: settings.gateway.netbox_secret.clone(),
                 max_body: settings.gateway.max_body.bytes(),
+                netbox_max_body: settings.gateway.netbox_max_body.bytes(),
+                body_timeout: settings.gateway.body_timeout(),
             }),
         }
     }
@@ -77,10 +86,24 @@ impl Gateway {
 
 /// The gateway's routes, with the probes.
 pub fn router(gateway: Gateway, settings: Arc<Settings>) -> Router {
+    let netbox_max_concurrent = settings.gateway.netbox_max_concurrent.max(1);
     let probes = Probes::new(gateway.inner.conn.clone(), settings, None);
+    // Bodies read before anyone is known: a few at a time, and the rest told to come back.
+    let netbox_reads = tower::ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(move |_: tower::BoxError| async move {
+            let mut busy = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{netbox_max_concurrent} POST /netbox bodies are being read already ([gateway] netbox_max_concurrent); try again"),
+            );
+            busy.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            busy
+        }))
+        .load_shed()
+        .concurrency_limit(netbox_max_concurrent);
     Router::new()
         .route("/events", post(events))
-        .route("/netbox", post(netbox))
+        .route("/netbox", post(netbox).layer(netbox_reads))
         .with_state(gateway)
         .merge(probes::router(probes, false))
 }
@@ -102,10 +125,7 @@ async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        // The scheme's name is case-insensitive (RFC 9110 section 11.1).
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
+        .and_then(crate::tasks::web::auth::bearer)
         .unwrap_or_default();
     if !bool::from(given.as_bytes().ct_eq(inner.token.as_bytes())) {
         return error(
@@ -114,7 +134,14 @@ async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
         );
     }
     let lines_body = is_ndjson(request.headers());
-    let body = match read(request.into_body(), inner.max_body).await {
+    let body = match read(
+        request.into_body(),
+        inner.max_body,
+        "max_body",
+        inner.body_timeout,
+    )
+    .await
+    {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -158,13 +185,30 @@ fn is_ndjson(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The whole body, or a 413 past `limit` bytes.
-async fn read(body: Body, limit: usize) -> Result<axum::body::Bytes, Response> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        error(
+/// The whole body: 413 past `limit` bytes (the `[gateway]` setting `key`), 408 when it does
+/// not arrive in time, 400 when it is cut short; the last two are worth sending again.
+async fn read(
+    body: Body,
+    limit: usize,
+    key: &str,
+    timeout: std::time::Duration,
+) -> Result<axum::body::Bytes, Response> {
+    crate::serve::read_body(body, limit, timeout).await.map_err(|e| match e {
+        BodyError::TooLarge => error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is over [gateway] max_body ({limit} bytes); nothing was enqueued"),
-        )
+            format!("the body is over [gateway] {key} ({limit} bytes); nothing was enqueued"),
+        ),
+        BodyError::TimedOut => error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within [gateway] body_timeout ({} s); nothing was enqueued",
+                timeout.as_secs_f64()
+            ),
+        ),
+        BodyError::Broken(reason) => error(
+            StatusCode::BAD_REQUEST,
+            format!("the body was cut short ({reason}); nothing was enqueued"),
+        ),
     })
 }
 
@@ -281,24 +325,32 @@ async fn netbox(State(gateway): State<Gateway>, request: Request) -> Response {
             "POST /netbox is off: [gateway] netbox_secret is not set",
         );
     }
-    let signature = request
+    // Without a signature there is nothing to check a body against: refused before reading it.
+    let Some(signature) = request
         .headers()
         .get("x-hook-signature")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = match read(request.into_body(), gateway.inner.max_body).await {
+        .map(str::to_string)
+    else {
+        return error(StatusCode::UNAUTHORIZED, "missing X-Hook-Signature");
+    };
+    let inner = &gateway.inner;
+    let body = match read(
+        request.into_body(),
+        inner.netbox_max_body,
+        "netbox_max_body",
+        inner.body_timeout,
+    )
+    .await
+    {
         Ok(body) => body,
         Err(response) => return response,
     };
-    match signature {
-        Some(signature) if sign::verify_netbox(&secret, &body, &signature) => {}
-        Some(_) => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "X-Hook-Signature does not match the body",
-            )
-        }
-        None => return error(StatusCode::UNAUTHORIZED, "missing X-Hook-Signature"),
+    if !sign::verify_netbox(&secret, &body, &signature) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "X-Hook-Signature does not match the body",
+        );
     }
     let event = serde_json::from_slice::<NetboxBody>(&body)
         .map_err(|e| format!("invalid NetBox webhook body: {e}"))

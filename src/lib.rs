@@ -41,6 +41,7 @@ pub mod redis_conn;
 pub mod redis_url;
 pub mod registry;
 pub mod rq;
+pub mod serve;
 pub mod signals;
 pub mod size;
 pub mod tasks;

@@ -26,7 +26,7 @@ use Names::{Crate, Ident, Module};
 /// its place by a decision rather than by whatever it happened to import first.
 #[rustfmt::skip]
 const LAYERS: &[(&str, &[&str])] = &[
-    ("foundations", &["error", "output", "signals", "redact", "redis_url", "redis_conn", "http", "destinations", "python", "size", "trace", "metrics", "notify"]),
+    ("foundations", &["error", "output", "signals", "redact", "redis_url", "redis_conn", "http", "destinations", "python", "size", "trace", "metrics", "notify", "serve"]),
     ("rq", &["rq"]),
     ("webhooks", &["webhooks"]),
     ("pipeline", &["pipeline", "receiver"]),

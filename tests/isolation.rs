@@ -12,7 +12,7 @@ use serde_json::Value;
 use support::{
     endpoint::Endpoint,
     hooks::{enqueue_kind, hook, kind_rule, manage_in, project, QUIET},
-    stderr, stdout, wait_until, RedisServer, Running,
+    peak_kib, stderr, stdout, wait_until, RedisServer, Running,
 };
 
 /// `manage webhooks --json`, by name.
@@ -272,16 +272,6 @@ fn gone_until_reset(webhook_extra: &str) {
     assert!(row.contains(" closed ") && row.contains(" 200 "), "{row}");
     let unknown = manage_in(dir.path(), &["webhooks", "--reset", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
-}
-
-/// The peak resident memory of a process, from `/proc/<pid>/status` (`VmHWM`), in KiB.
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 #[test]

@@ -292,6 +292,9 @@ async fn bodies_over_max_body_get_413() {
         .await
         .unwrap();
     assert_eq!(too_big.status(), 413);
+    // Each request is printed after it is answered: wait for its block, so that the next one
+    // (on another connection) cannot be numbered before it.
+    receiver.blocks(1);
     let just_fits = http
         .post(receiver.url("/fits"))
         .body(vec![b'y'; 1024])
@@ -299,6 +302,7 @@ async fn bodies_over_max_body_get_413() {
         .await
         .unwrap();
     assert_eq!(just_fits.status(), 200);
+    receiver.blocks(2);
     let chunked = "POST /chunked HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"
         .to_string()
         + &"z".repeat(1024)
@@ -560,4 +564,356 @@ fn delay_holds_each_answer_back() {
     assert_eq!(response.status, 200);
     assert_eq!(response.body, RECEIVED);
     assert_log_line(&short.blocks(1)[0][0], 1, "GET /short HTTP/1.1", 200);
+}
+
+/// The raw requests of the differential test: every combination of the framing headers' forms
+/// and values, versions, bodies and head oddities that request smuggling and lenient parsers
+/// live on (CL.TE and TE.CL, duplicated and empty framing headers, chunk sizes and extensions,
+/// trailers, obs-fold, bare CR and LF, NUL, long lines, many fields, pipelining).
+fn framing_corpus() -> Vec<Vec<u8>> {
+    let mut corpus: Vec<Vec<u8>> = Vec::new();
+    let head =
+        |version: &str, fields: &str| format!("POST /p?q=1 {version}\r\nHost: h\r\n{fields}\r\n");
+    let chunked_bodies: &[&str] = &[
+        "5\r\nhello\r\n0\r\n\r\n",
+        "5;a=b\r\nhello\r\n0\r\n\r\n",
+        "5;\r\nhello\r\n0\r\n\r\n",
+        "5 \r\nhello\r\n0\r\n\r\n",
+        "05\r\nhello\r\n00\r\n\r\n",
+        "A\r\n0123456789\r\n0\r\n\r\n",
+        "-5\r\nhello\r\n0\r\n\r\n",
+        "0x5\r\nhello\r\n0\r\n\r\n",
+        "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+        "1\r\na\r\nffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhelloXX\r\n0\r\n\r\n",
+        "5\nhello\n0\n\n",
+        "5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n",
+        "5\r\nhello\r\n0\r\nbad trailer\r\n\r\n",
+        "5\r\nhello\r\n0\r\nX: a\r\n b\r\n\r\n",
+        "5\r\nhello\r\n0\r\n",
+        "5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n",
+        "5\r\nhello\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n",
+        "5\r\nhel",
+    ];
+    let long_extension = format!("5;{}\r\nhello\r\n0\r\n\r\n", "x".repeat(5000));
+    let te_values = [
+        "chunked",
+        "Chunked",
+        " chunked",
+        "chunked ",
+        "gzip, chunked",
+        "chunked, gzip",
+        "identity",
+        "",
+        "chunked, chunked",
+        "xchunked",
+        "chunked;q=1",
+        "\tchunked",
+    ];
+    for version in ["HTTP/1.1", "HTTP/1.0"] {
+        for te in te_values {
+            for body in chunked_bodies.iter().take(3) {
+                corpus.push(
+                    format!(
+                        "{}{body}",
+                        head(version, &format!("Transfer-Encoding: {te}\r\n"))
+                    )
+                    .into_bytes(),
+                );
+            }
+        }
+        for body in chunked_bodies {
+            corpus.push(
+                format!("{}{body}", head(version, "Transfer-Encoding: chunked\r\n")).into_bytes(),
+            );
+        }
+        corpus.push(
+            format!(
+                "{}{long_extension}",
+                head(version, "Transfer-Encoding: chunked\r\n")
+            )
+            .into_bytes(),
+        );
+        for cl in [
+            "5",
+            " 5",
+            "5 ",
+            "05",
+            "+5",
+            "-5",
+            "5,5",
+            "5, 6",
+            "",
+            "0x5",
+            "5a",
+            "99999999999999999999",
+            "5\t",
+            "3",
+            "9",
+        ] {
+            corpus.push(
+                format!(
+                    "{}hello",
+                    head(version, &format!("Content-Length: {cl}\r\n"))
+                )
+                .into_bytes(),
+            );
+        }
+        for (a, b) in [("5", "5"), ("5", "6"), ("5", "")] {
+            corpus.push(
+                format!(
+                    "{}hello",
+                    head(
+                        version,
+                        &format!("Content-Length: {a}\r\nContent-Length: {b}\r\n")
+                    )
+                )
+                .into_bytes(),
+            );
+        }
+    }
+    // CL.TE and TE.CL, and framing headers spelled to slip past one parser or another.
+    for fields in [
+        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: chunked\r\nContent-Length: 100\r\n",
+        "Transfer-Encoding : chunked\r\n",
+        "Transfer_Encoding: chunked\r\n",
+        " Transfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+        "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding:\r\n chunked\r\n",
+        "Content-Length : 5\r\n",
+        "Content-Length: 5\r\n\r\n",
+    ] {
+        corpus.push(format!("{}5\r\nhello\r\n0\r\n\r\n", head("HTTP/1.1", fields)).into_bytes());
+    }
+    // The head itself.
+    for raw in [
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n",
+        "GET / HTTP/1.1\nHost: h\n\n",
+        "GET / HTTP/1.1\r\nHost: h\nX: 1\r\n\r\n",
+        "GET / HTTP/1.1\rHost: h\r\r",
+        "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n\tb\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\n: empty\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX:no-space\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX:   padded   \r\n\r\n",
+        "\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http://h/abs HTTP/1.1\r\nHost: h\r\n\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/2.0\r\nHost: h\r\n\r\n",
+        "GET / HTTP/1.2\r\nHost: h\r\n\r\n",
+        "GET / http/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/1.1 \r\nHost: h\r\n\r\n",
+        "GET  / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
+        "get / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "M-SEARCH / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "G(T / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET\t/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /\x7f HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nabGET /2 HTTP/1.1\r\nHost: h\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nab",
+        "GET / HTTP/1.1\r\nHost: h\r\n",
+    ] {
+        corpus.push(raw.as_bytes().to_vec());
+    }
+    for count in [98, 99, 100, 150] {
+        let fields: String = (0..count).map(|i| format!("X-{i}: {i}\r\n")).collect();
+        corpus.push(format!("GET / HTTP/1.1\r\nHost: h\r\n{fields}\r\n").into_bytes());
+    }
+    for size in [1000, 60_000, 70_000] {
+        corpus.push(
+            format!(
+                "GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
+                "v".repeat(size)
+            )
+            .into_bytes(),
+        );
+    }
+    corpus
+}
+
+/// One request as a parser framed it, for comparing the receiver's view with h11's.
+#[derive(Debug, PartialEq)]
+struct Framed {
+    method: String,
+    target: String,
+    version: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+/// Headers as both parsers' views can be compared: h11 lowercases `Transfer-Encoding` and
+/// folds repeated equal `Content-Length` values into one, where the receiver shows them as sent.
+fn comparable(headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (name, value) in headers {
+        let framing = name.eq_ignore_ascii_case("transfer-encoding")
+            || name.eq_ignore_ascii_case("content-length");
+        let value = if framing {
+            value.trim().to_ascii_lowercase()
+        } else {
+            value
+        };
+        if name.eq_ignore_ascii_case("content-length") {
+            let value = value
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            if out
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(&name) && *v == value)
+            {
+                continue;
+            }
+            out.push((name, value));
+        } else {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+/// The receiver against h11 on [`framing_corpus`]: each raw request stream goes to a real
+/// `webhook_receiver` on its own connection (then half-closed) and to h11, which reads it as a
+/// server would. Every request the receiver answers 2XX and prints, h11 reads too, in the same
+/// order and framed the same way (method, target, version, headers, body); where h11 refuses a
+/// request, the receiver refuses it. The receiver refuses more on purpose, and the count is
+/// printed: Transfer-Encoding in HTTP/1.0, obs-fold (in the head and in trailers, a line that
+/// starts with a space included), versions other than 1.0 and 1.1, more than 100 fields, a head
+/// over 64 KiB (h11 holds only incomplete heads to its limit) and chunk lines over 4 KiB.
+#[test]
+fn framing_matches_h11_on_a_corpus_of_malformed_and_edge_case_requests() {
+    use base64::Engine as _;
+    use std::io::Read;
+    let corpus = framing_corpus();
+    assert!(corpus.len() >= 100, "{} cases", corpus.len());
+    let encoded: Vec<String> = corpus
+        .iter()
+        .map(|case| base64::engine::general_purpose::STANDARD.encode(case))
+        .collect();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/h11_frames.py");
+    let out = support::run_with_input(
+        std::process::Command::new(support::python()).args([script, "65536"]),
+        serde_json::to_string(&encoded).unwrap().as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let receiver = Receiver::start(&[
+        "--json",
+        "--raw",
+        "--max-body",
+        "1MiB",
+        "--read-timeout",
+        "2",
+    ]);
+    let mut answered = Vec::new();
+    for case in &corpus {
+        let mut stream = connect(receiver.port);
+        let _ = stream.write_all(case);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw);
+        answered.push(text.matches("HTTP/1.1 200 OK\r\n").count());
+    }
+    let total: usize = answered.iter().sum();
+    let printed: Vec<serde_json::Value> = receiver
+        .wait_for(|lines| {
+            lines
+                .iter()
+                .filter(|l| l.contains("\"status\":200"))
+                .count()
+                >= total
+        })
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .filter(|request: &serde_json::Value| request["status"] == 200)
+        .collect();
+    assert_eq!(printed.len(), total);
+    let mut printed = printed.into_iter();
+    let (mut both, mut stricter) = (0, 0);
+    for ((case, verdict), count) in corpus.iter().zip(&verdicts).zip(&answered) {
+        let shown = String::from_utf8_lossy(case);
+        let theirs: Vec<Framed> = verdict["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| Framed {
+                method: r["method"].as_str().unwrap().into(),
+                target: r["target"].as_str().unwrap().into(),
+                version: r["version"].as_str().unwrap().into(),
+                headers: comparable(
+                    r["headers"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|h| (h[0].as_str().unwrap().into(), h[1].as_str().unwrap().into()))
+                        .collect(),
+                ),
+                body: String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(r["body"].as_str().unwrap())
+                        .unwrap(),
+                )
+                .unwrap(),
+            })
+            .collect();
+        let ours: Vec<Framed> = (0..*count)
+            .map(|_| {
+                let r = printed.next().unwrap();
+                Framed {
+                    method: r["method"].as_str().unwrap().into(),
+                    target: r["path"].as_str().unwrap().into(),
+                    version: r["version"].as_str().unwrap().into(),
+                    headers: comparable(
+                        r["headers"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|h| (h[0].as_str().unwrap().into(), h[1].as_str().unwrap().into()))
+                            .collect(),
+                    ),
+                    body: r["body"].as_str().unwrap_or_default().into(),
+                }
+            })
+            .collect();
+        assert!(
+            ours.len() <= theirs.len(),
+            "the receiver accepted a request h11 refuses ({}): {shown:?}\nours: {ours:?}\nh11: {theirs:?}",
+            verdict["error"]
+        );
+        assert_eq!(
+            ours[..],
+            theirs[..ours.len()],
+            "framed differently: {shown:?}"
+        );
+        both += ours.len();
+        if ours.len() < theirs.len() {
+            stricter += 1;
+        }
+    }
+    println!(
+        "{} cases: {both} requests accepted by both, framed alike; {stricter} cases where the receiver refused what h11 took",
+        corpus.len()
+    );
+    assert!(
+        both >= 50,
+        "too few requests accepted by both to compare: {both}"
+    );
 }

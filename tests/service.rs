@@ -298,6 +298,14 @@ fn the_units_restart_on_failure_wait_for_readiness_and_stop_warm() {
         );
         assert_ne!(one("User").as_deref(), Some("root"), "{name}");
         assert!(one("User").is_some(), "{name} runs as its own user");
+        // Room for every connection the servers take (max_connections = 4096 by default).
+        let files: u64 = one("LimitNOFILE").unwrap_or_default().parse().unwrap_or(0);
+        assert!(files >= 8192, "{name}: LimitNOFILE = {files}");
+        assert_eq!(
+            one("SystemCallErrorNumber").as_deref(),
+            Some("EPERM"),
+            "{name}"
+        );
     }
 }
 

@@ -168,6 +168,21 @@ pub struct GatewaySettings {
     pub netbox_secret: String,
     /// The largest request body taken.
     pub max_body: crate::size::ByteSize,
+    /// The largest body `POST /netbox` reads. It is read before its signature can be checked,
+    /// so anyone may send it: NetBox's bodies are a few KiB, and this keeps strangers far
+    /// below `max_body`.
+    pub netbox_max_body: crate::size::ByteSize,
+    /// `POST /netbox` bodies read at once; more are answered 503 at once (NetBox retries), so
+    /// unauthenticated reads hold at most `netbox_max_concurrent × netbox_max_body`.
+    pub netbox_max_concurrent: usize,
+    /// Seconds from a connection's first byte (or its previous answer) to the end of a
+    /// request's head; an idle keep-alive connection is closed after as long.
+    pub header_timeout: f64,
+    /// Seconds to receive a whole request body; slower is answered 408.
+    pub body_timeout: f64,
+    /// Connections open at once; more are answered 503 and closed (lowered, with a warning, to
+    /// what the file-descriptor limit allows).
+    pub max_connections: usize,
 }
 
 impl Default for GatewaySettings {
@@ -177,8 +192,57 @@ impl Default for GatewaySettings {
             token: String::new(),
             netbox_secret: String::new(),
             max_body: crate::size::ByteSize(10 * 1024 * 1024),
+            netbox_max_body: crate::size::ByteSize(1024 * 1024),
+            netbox_max_concurrent: 16,
+            header_timeout: HEADER_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
         }
     }
+}
+
+impl GatewaySettings {
+    /// The server's bounds.
+    pub fn limits(&self) -> crate::serve::Limits {
+        limits(
+            self.header_timeout,
+            self.max_connections,
+            "[gateway] max_connections",
+        )
+    }
+
+    /// The deadline of one request's body.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        seconds(self.body_timeout, BODY_TIMEOUT)
+    }
+}
+
+/// The listeners' defaults: a head within 10 s (Go's and nginx's advice is seconds, not
+/// minutes), a body within 30 s, and 4,096 connections.
+const HEADER_TIMEOUT: f64 = 10.0;
+const BODY_TIMEOUT: f64 = 30.0;
+const MAX_CONNECTIONS: usize = 4096;
+
+/// A server's bounds; a timeout that is not usable (which validation reports) falls back to the
+/// default.
+fn limits(
+    header_timeout: f64,
+    max_connections: usize,
+    setting: &'static str,
+) -> crate::serve::Limits {
+    crate::serve::Limits {
+        header_timeout: seconds(header_timeout, HEADER_TIMEOUT),
+        max_connections,
+        setting,
+    }
+    .within_descriptors()
+}
+
+fn seconds(value: f64, default: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .unwrap_or(std::time::Duration::from_secs_f64(default))
 }
 
 /// `[ui]`: the `manage background_tasks` web page.
@@ -194,6 +258,13 @@ pub struct UiSettings {
     pub bind: String,
     /// Seconds between automatic reloads of every page; 0 turns it off (`?refresh=N` still works).
     pub refresh: u64,
+    /// Seconds from a connection's first byte (or its previous answer) to the end of a
+    /// request's head; an idle keep-alive connection is closed after as long.
+    pub header_timeout: f64,
+    /// Seconds to receive a whole request (a form) before answering 408.
+    pub body_timeout: f64,
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for UiSettings {
@@ -202,6 +273,25 @@ impl Default for UiSettings {
             token: String::new(),
             bind: "127.0.0.1:8000".into(),
             refresh: 0,
+            header_timeout: HEADER_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
         }
+    }
+}
+
+impl UiSettings {
+    /// The server's bounds.
+    pub fn limits(&self) -> crate::serve::Limits {
+        limits(
+            self.header_timeout,
+            self.max_connections,
+            "[ui] max_connections",
+        )
+    }
+
+    /// The deadline of one request's body.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        seconds(self.body_timeout, BODY_TIMEOUT)
     }
 }

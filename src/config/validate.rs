@@ -40,6 +40,10 @@ impl Settings {
             ("http.connect_timeout", self.http.connect_timeout),
             ("redis.connect_timeout", self.redis.connect_timeout),
             ("redis.reply_timeout", self.redis.reply_timeout),
+            ("gateway.header_timeout", self.gateway.header_timeout),
+            ("gateway.body_timeout", self.gateway.body_timeout),
+            ("ui.header_timeout", self.ui.header_timeout),
+            ("ui.body_timeout", self.ui.body_timeout),
         ] {
             if !(value > 0.0 && value.is_finite()) {
                 problems.push(Problem::new(
@@ -119,6 +123,27 @@ impl Settings {
                     "expected an address and port such as 127.0.0.1:8000, found {:?}",
                     self.ui.bind
                 ),
+            ));
+        }
+        for (key, value) in [
+            ("gateway.max_connections", self.gateway.max_connections),
+            (
+                "gateway.netbox_max_concurrent",
+                self.gateway.netbox_max_concurrent,
+            ),
+            ("ui.max_connections", self.ui.max_connections),
+        ] {
+            if value == 0 {
+                problems.push(Problem::new(
+                    key,
+                    "expected a whole number of at least 1, found 0",
+                ));
+            }
+        }
+        if self.gateway.netbox_max_body.bytes() == 0 {
+            problems.push(Problem::new(
+                "gateway.netbox_max_body",
+                "expected a size of at least 1 byte, such as 1MiB",
             ));
         }
         if !self.ui.token.is_empty() && self.ui.token.chars().count() < 16 {

@@ -75,6 +75,13 @@ pub enum Framing {
 /// Parses a request head from the front of `buf` and removes it from the buffer. `Ok(None)` means
 /// more bytes are needed. A head longer than `max_head` bytes is refused rather than buffered.
 pub fn parse_head(buf: &mut BytesMut, max_head: usize) -> Result<Option<Head>, RequestError> {
+    // RFC 9112 §2.2 lets a server skip empty lines before a request line; h11 refuses them, and
+    // so do we: what one parser skips and another reads is where smuggling starts.
+    if buf.first().is_some_and(|b| matches!(b, b'\r' | b'\n')) && buf.len() > 2 {
+        return Err(RequestError::Malformed(
+            "an empty line before the request line".into(),
+        ));
+    }
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut fields);
     let length = match request.parse(buf) {
@@ -168,12 +175,15 @@ impl Head {
                 "Transfer-Encoding in an HTTP/1.0 request".into(),
             ));
         }
-        if let Some(last) = codings.last() {
-            return if last == "chunked" {
+        if !codings.is_empty() {
+            // Only `chunked` alone: a body under another coding (gzip, chunked) would be printed
+            // still coded, and h11 and most servers refuse it too.
+            return if codings == ["chunked"] {
                 Ok(Framing::Chunked)
             } else {
                 Err(RequestError::Malformed(format!(
-                    "unsupported Transfer-Encoding {last:?}"
+                    "unsupported Transfer-Encoding {:?} (only chunked is)",
+                    codings.join(", ")
                 )))
             };
         }
@@ -194,15 +204,11 @@ impl Head {
         Ok(length.map_or(Framing::Empty, Framing::Length))
     }
 
-    /// Whether the connection stays open after the response: HTTP/1.1 unless `Connection: close`,
-    /// HTTP/1.0 only with `Connection: keep-alive`.
+    /// Whether the connection stays open after the response: HTTP/1.1 unless `Connection:
+    /// close`. An HTTP/1.0 connection is closed after its answer, keep-alive or not, as h11
+    /// does: 1.0's keep-alive is an old extension no webhook sender needs.
     pub fn keep_alive(&self) -> bool {
-        let tokens = self.tokens("connection");
-        if tokens.iter().any(|t| t == "close") {
-            false
-        } else {
-            self.minor_version >= 1 || tokens.iter().any(|t| t == "keep-alive")
-        }
+        self.minor_version >= 1 && !self.tokens("connection").iter().any(|t| t == "close")
     }
 
     /// Whether the client waits for `100 Continue` before sending the body.
@@ -434,10 +440,12 @@ mod tests {
             Ok(Framing::Length(5))
         );
         assert_eq!(
-            framing(
-                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
-            ),
+            framing("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Ok(Framing::Chunked)
+        );
+        assert!(
+            framing("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+                .is_err()
         );
         assert!(framing("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n").is_err());
         assert!(framing(
@@ -453,7 +461,7 @@ mod tests {
         assert!(parsed("GET / HTTP/1.1\r\n\r\n").keep_alive());
         assert!(!parsed("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").keep_alive());
         assert!(!parsed("GET / HTTP/1.0\r\n\r\n").keep_alive());
-        assert!(parsed("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive());
+        assert!(!parsed("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive());
         assert!(parsed("POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n").expects_continue());
         assert!(!parsed("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expects_continue());
     }

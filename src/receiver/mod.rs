@@ -37,7 +37,7 @@ pub async fn serve(
     let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections));
     let shared = Arc::new(connection::Shared { options, sink });
     let mut connections = JoinSet::new();
-    let mut busy = Busy::default();
+    let mut busy = crate::serve::Refusals::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -54,7 +54,7 @@ pub async fn serve(
                             });
                         }
                         Err(_) => {
-                            busy.refused(shared.options.max_connections);
+                            busy.busy(shared.options.max_connections, "--max-connections");
                             connections.spawn(connection::refuse_busy(stream));
                         }
                     }
@@ -71,27 +71,9 @@ pub async fn serve(
     connections.shutdown().await;
 }
 
-/// Connections refused for want of a slot, said in one warning a second at most: a flood must
-/// not become a flood of log lines too.
-#[derive(Default)]
-struct Busy {
-    since_warning: u64,
-    warned: Option<std::time::Instant>,
-}
-
-impl Busy {
-    fn refused(&mut self, max: usize) {
-        self.since_warning += 1;
-        if self
-            .warned
-            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
-        {
-            tracing::warn!(
-                "{} connection(s) answered 503: {max} are open already (--max-connections)",
-                self.since_warning
-            );
-            self.since_warning = 0;
-            self.warned = Some(std::time::Instant::now());
-        }
-    }
+/// The chunked-body decoder, reachable for `fuzz/fuzz_targets/chunked.rs` only: not part of
+/// the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::http1::{ChunkedDecoder, RequestError};
 }

@@ -164,7 +164,10 @@ async fn ids<C: ConnectionLike>(
     offset: u64,
     limit: u64,
 ) -> TaskResult<(u64, Vec<String>)> {
-    let stop = (offset + limit.max(1) - 1) as i64;
+    // Redis takes indexes up to i64::MAX: a page number from a URL may be anything.
+    let last = i64::MAX as u64;
+    let offset = offset.min(last);
+    let stop = offset.saturating_add(limit.max(1) - 1).min(last);
     let mut pipe = redis::pipe();
     match status.registry() {
         None => {

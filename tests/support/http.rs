@@ -66,7 +66,8 @@ pub fn get(address: &str, path: &str) -> Answer {
     call(address, "GET", path, &[], b"")
 }
 
-fn parse(raw: &[u8]) -> Answer {
+/// An answer as read off the wire.
+pub fn parse(raw: &[u8]) -> Answer {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

@@ -548,6 +548,16 @@ def send_webhook(webhook, event_type, object_type, data, timestamp=None, usernam
     dir
 }
 
+/// The peak resident memory of a process, from `/proc/<pid>/status` (`VmHWM`), in KiB.
+pub fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
 /// A `manage` process left running (a worker, a receiver), killed on drop.
 pub struct Running {
     /// The process.

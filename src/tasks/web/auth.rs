@@ -174,6 +174,15 @@ impl Auth {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value; the scheme's name is case-insensitive
+/// (RFC 9110 section 11.1), so `bearer` is as good as `Bearer`.
+pub fn bearer(value: &str) -> Option<&str> {
+    value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,19 +124,61 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/static/style.css", get(stylesheet))
         .merge(protected)
+        .layer(middleware::from_fn_with_state(state.clone(), whole_body))
         .layer(middleware::map_response(security_headers))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes open requests.
+/// Serves `router` on `listener` within `[ui]`'s bounds until `shutdown` completes, then
+/// finishes open requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::serve::serve(listener, router, settings.ui.limits(), shutdown).await
+}
+
+/// The largest form the page takes; its forms carry a CSRF token and a name or two.
+const MAX_FORM: usize = 64 * 1024;
+
+/// Reads every request's body whole before its handler runs, within `[ui] body_timeout` and
+/// [`MAX_FORM`], so a client holding a body back is answered 408 instead of holding a task.
+async fn whole_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let timeout = state.settings().ui.body_timeout();
+    match crate::serve::read_body(body, MAX_FORM, timeout).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(error) => {
+            let (status, message) = match error {
+                crate::serve::BodyError::TooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("a form is at most {MAX_FORM} bytes"),
+                ),
+                crate::serve::BodyError::TimedOut => (
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request's body did not arrive within [ui] body_timeout ({} s)",
+                        timeout.as_secs_f64()
+                    ),
+                ),
+                crate::serve::BodyError::Broken(reason) => (
+                    StatusCode::BAD_REQUEST,
+                    format!("the request's body was cut short ({reason})"),
+                ),
+            };
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{message}\n"),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// `GET /metrics`: what Redis knows, in Prometheus's text format (behind the token).
@@ -188,9 +230,8 @@ async fn security_headers(mut response: Response) -> Response {
 async fn require_auth(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let auth = state.auth();
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        let given = value.to_str().unwrap_or_default();
-        return match given.strip_prefix("Bearer ") {
-            Some(token) if auth.token_matches(token.trim()) => {
+        return match auth::bearer(value.to_str().unwrap_or_default()) {
+            Some(token) if auth.token_matches(token) => {
                 request.extensions_mut().insert(Caller::Bearer);
                 next.run(request).await
             }
@@ -210,7 +251,8 @@ async fn require_auth(State(state): State<AppState>, mut request: Request, next:
             .filter(|(k, _)| k != "token")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let mut location = request.uri().path().to_string();
+        // `//host/…` and `/\\host/…` are other sites to a browser: one slash keeps it here.
+        let mut location = format!("/{}", request.uri().path().trim_start_matches(['/', '\\']));
         if !rest.is_empty() {
             location.push('?');
             location.push_str(

@@ -242,9 +242,9 @@ pub async fn jobs(
     let first = if listed.jobs.is_empty() {
         0
     } else {
-        offset + 1
+        offset.saturating_add(1)
     };
-    let last = offset + listed.jobs.len() as u64;
+    let last = offset.saturating_add(listed.jobs.len() as u64);
     let previous = (page > 1).then(|| with_param(&uri, "page", Some(&(page - 1).to_string())));
     let next = (page < pages).then(|| with_param(&uri, "page", Some(&(page + 1).to_string())));
     let title = format!("{queue}: {status} jobs");

@@ -44,6 +44,8 @@ async fn event_gateway(ctx: Context, args: EventGatewayArgs) -> CommandResult {
     let app = gateway::router(gateway::Gateway::new(conn, settings), ctx.settings_arc());
     ctx.out()
         .line(format!("Event gateway: http://{local}/events"));
+    ctx.out()
+        .line(format!("Routes: {}", gateway::routes(settings)));
     crate::notify::ready(&format!("taking events on http://{local}/events"));
     crate::serve::serve(listener, app, settings.gateway.limits(), async move {
         signals.recv().await;

@@ -106,11 +106,90 @@ pub fn router(gateway: Gateway, settings: Arc<Settings>) -> Router {
         .route("/netbox", post(netbox).layer(netbox_reads))
         .with_state(gateway)
         .merge(probes::router(probes, false))
+        .layer(axum::middleware::from_fn(access_log))
 }
 
-/// A JSON answer: `{"error": …}` with a status, or the accepted jobs.
+/// The routes a gateway with these settings serves, for its start line.
+pub fn routes(settings: &Settings) -> String {
+    let on_off = |on: bool, route: &str, setting: &str| {
+        if on {
+            route.to_string()
+        } else {
+            format!("{route} off ([gateway] {setting} is not set)")
+        }
+    };
+    [
+        on_off(!settings.gateway.token.is_empty(), "POST /events", "token"),
+        on_off(
+            !settings.gateway.netbox_secret.is_empty(),
+            "POST /netbox",
+            "netbox_secret",
+        ),
+        "GET /live".into(),
+        "GET /ready".into(),
+    ]
+    .join(", ")
+}
+
+/// What a handler tells the access log about its request, carried in the response's extensions.
+#[derive(Clone, Default)]
+struct Logged {
+    /// The body's length, once read.
+    bytes: Option<usize>,
+    events: usize,
+    jobs: usize,
+    /// Why it was refused.
+    reason: Option<String>,
+}
+
+/// One line per request at the default verbosity (the probes at `-v 2`): method, path,
+/// status, body bytes, duration, events and jobs, and why a request was refused, as fields, so
+/// that both log formats carry them. The sender of a 401 is usually a NetBox with the wrong
+/// secret, and this line is the only place its operator can see it.
+async fn access_log(request: Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let logged = response
+        .extensions()
+        .get::<Logged>()
+        .cloned()
+        .unwrap_or_default();
+    let bytes = logged.bytes.or(declared).unwrap_or(0);
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if path == "/live" || path == "/ready" {
+        tracing::debug!(%method, path, status, bytes, ms, "{method} {path} {status}");
+    } else if let Some(reason) = &logged.reason {
+        tracing::info!(%method, path, status, bytes, ms, reason, "{method} {path} {status} {bytes} bytes {ms:.1} ms: {reason}");
+    } else {
+        let (events, jobs) = (logged.events, logged.jobs);
+        tracing::info!(%method, path, status, bytes, ms, events, jobs, "{method} {path} {status} {bytes} bytes {ms:.1} ms: {events} event(s), {jobs} job(s)");
+    }
+    response
+}
+
+/// A JSON answer: `{"error": …}` with a status, its message kept for the access log.
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
+    let message = message.into();
+    let mut response = (status, Json(json!({ "error": message }))).into_response();
+    response.extensions_mut().insert(Logged {
+        reason: Some(message),
+        ..Logged::default()
+    });
+    response
+}
+
+/// `response` with the body's length added to what the access log says of it.
+fn with_bytes(mut response: Response, bytes: usize) -> Response {
+    let logged = response.extensions_mut().get_or_insert_default::<Logged>();
+    logged.bytes = Some(bytes);
+    response
 }
 
 async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
@@ -145,6 +224,7 @@ async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
         Ok(body) => body,
         Err(response) => return response,
     };
+    let bytes = body.len();
     let parsed = if lines_body {
         // Up to max_body of JSON: parsed on a blocking thread, not on the runtime serving
         // the other requests.
@@ -162,13 +242,14 @@ async fn events(State(gateway): State<Gateway>, request: Request) -> Response {
                 format!("invalid event: {e}; many events go as JSON lines with Content-Type: application/x-ndjson")
             })
     };
-    match parsed {
+    let response = match parsed {
         Ok(events) => enqueue(&gateway, events).await,
         Err(message) => error(
             StatusCode::BAD_REQUEST,
             format!("{message}; nothing was enqueued"),
         ),
-    }
+    };
+    with_bytes(response, bytes)
 }
 
 /// `Content-Type: application/x-ndjson` (or `application/jsonl`), parameters ignored.
@@ -240,17 +321,32 @@ async fn enqueue(gateway: &Gateway, events: Vec<Event>) -> Response {
     match result {
         Ok(per_event) => {
             let jobs: Vec<EnqueuedJob> = per_event.into_iter().flatten().collect();
-            (
+            let logged = Logged {
+                events: count,
+                jobs: jobs.len(),
+                ..Logged::default()
+            };
+            let mut response = (
                 StatusCode::ACCEPTED,
                 Json(json!({ "events": count, "jobs": jobs })),
             )
-                .into_response()
+                .into_response();
+            response.extensions_mut().insert(logged);
+            response
         }
-        Err((message, enqueued)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": message, "enqueued_events": enqueued })),
-        )
-            .into_response(),
+        Err((message, enqueued)) => {
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": message, "enqueued_events": enqueued })),
+            )
+                .into_response();
+            response.extensions_mut().insert(Logged {
+                events: enqueued,
+                reason: Some(message),
+                ..Logged::default()
+            });
+            response
+        }
     }
 }
 
@@ -347,19 +443,23 @@ async fn netbox(State(gateway): State<Gateway>, request: Request) -> Response {
         Err(response) => return response,
     };
     if !sign::verify_netbox(&secret, &body, &signature) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "X-Hook-Signature does not match the body",
+        return with_bytes(
+            error(
+                StatusCode::UNAUTHORIZED,
+                "X-Hook-Signature does not match the body",
+            ),
+            body.len(),
         );
     }
     let event = serde_json::from_slice::<NetboxBody>(&body)
         .map_err(|e| format!("invalid NetBox webhook body: {e}"))
         .and_then(NetboxBody::into_event);
-    match event {
+    let response = match event {
         Ok(event) => enqueue(&gateway, vec![event]).await,
         Err(message) => error(
             StatusCode::BAD_REQUEST,
             format!("{message}; nothing was enqueued"),
         ),
-    }
+    };
+    with_bytes(response, body.len())
 }

@@ -384,3 +384,129 @@ fn a_gateway_without_credentials_refuses_to_start() {
         "the token is hidden"
     );
 }
+
+#[test]
+fn each_request_gets_one_log_line_and_the_start_line_names_the_routes() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let gateway = start(&redis, &endpoint, "");
+    assert!(
+        gateway
+            .process
+            .stdout()
+            .contains("Routes: POST /events, POST /netbox, GET /live, GET /ready"),
+        "{}",
+        gateway.process.stdout()
+    );
+    let good =
+        json!({"object_type": "dcim.site", "event": "created", "data": {"id": 1}}).to_string();
+    assert_eq!(
+        gateway
+            .events("application/json", Some(TOKEN), good.as_bytes())
+            .status,
+        202
+    );
+    assert_eq!(
+        gateway
+            .events(
+                "application/json",
+                Some("wrong-token-0123456789"),
+                good.as_bytes()
+            )
+            .status,
+        401
+    );
+    assert_eq!(
+        gateway
+            .netbox(Some(&"ab".repeat(64)), good.as_bytes())
+            .status,
+        401
+    );
+    assert_eq!(get(&gateway.address, "/live").status, 200);
+    let expected = [
+        format!(
+            r"POST /events 202 {} bytes [\d.]+ ms: 1 event\(s\), 1 job\(s\)",
+            good.len()
+        ),
+        r"POST /events 401 \d+ bytes [\d.]+ ms: missing or wrong token".to_string(),
+        format!(
+            r"POST /netbox 401 {} bytes [\d.]+ ms: X-Hook-Signature does not match the body",
+            good.len()
+        ),
+    ];
+    for pattern in &expected {
+        let re = regex::Regex::new(pattern).unwrap();
+        assert!(
+            wait_until(Duration::from_secs(5), || re
+                .is_match(&gateway.process.stderr())),
+            "no line matching {pattern}:\n{}",
+            gateway.process.stderr()
+        );
+    }
+    // The probes are not logged at the default verbosity.
+    assert!(
+        !gateway.process.stderr().contains("/live"),
+        "{}",
+        gateway.process.stderr()
+    );
+
+    // The same fields in the JSON log format, and a route that is off says why.
+    let dir = project(
+        &redis,
+        &format!(
+            "[gateway]\ntoken = \"{TOKEN}\"\n{}{RULE}",
+            hook("h", &format!("{}/hook", endpoint.base()), "")
+        ),
+    );
+    let json_log = Running::start_in(
+        dir.path(),
+        &[
+            "--log-format",
+            "json",
+            "event_gateway",
+            "--bind",
+            "127.0.0.1:0",
+        ],
+    );
+    assert!(wait_until(Duration::from_secs(10), || json_log
+        .stdout()
+        .contains("Routes: ")));
+    assert!(
+        json_log
+            .stdout()
+            .contains("POST /netbox off ([gateway] netbox_secret is not set)"),
+        "{}",
+        json_log.stdout()
+    );
+    let address = json_log
+        .stdout()
+        .lines()
+        .find_map(|l| l.strip_prefix("Event gateway: http://"))
+        .unwrap()
+        .trim_end_matches("/events")
+        .to_string();
+    let answer = call(
+        &address,
+        "POST",
+        "/netbox",
+        &[("X-Hook-Signature", "00")],
+        good.as_bytes(),
+    );
+    assert_eq!(answer.status, 401);
+    assert!(wait_until(Duration::from_secs(5), || json_log
+        .stderr()
+        .contains("/netbox")));
+    let line: Value = json_log
+        .stderr()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["path"] == "/netbox")
+        .unwrap_or_else(|| panic!("{}", json_log.stderr()));
+    assert_eq!(line["method"], "POST");
+    assert_eq!(line["status"], 401);
+    assert_eq!(
+        line["reason"],
+        "POST /netbox is off: [gateway] netbox_secret is not set"
+    );
+    assert!(line["ms"].as_f64().is_some(), "{line}");
+}

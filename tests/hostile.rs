@@ -438,3 +438,66 @@ fn the_receiver_bounds_trickles_connections_and_chunked_bodies() {
     eprintln!("receiver peak RSS after {written} bytes of an oversized chunk: {peak} KiB");
     assert!(peak < 64 * 1024, "peak RSS {peak} KiB");
 }
+
+#[test]
+fn the_connection_cap_is_fitted_to_the_descriptor_limit_so_accept_never_fails() {
+    use std::os::unix::process::CommandExt;
+    let redis = RedisServer::start();
+    let dir = project(
+        &redis,
+        &format!(
+            "[gateway]\ntoken = \"{TOKEN}\"\nheader_timeout = 30\n{}",
+            hook("h", "http://127.0.0.1:9/hook", "")
+        ),
+    );
+    let log = dir.path().join("stderr");
+    let mut command = support::manage(dir.path());
+    command
+        .args(["event_gateway", "--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap());
+    // SAFETY: setrlimit is async-signal-safe and touches only this child's limits.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut child = support::KillOnDrop(command.spawn().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.0.stdout.as_mut().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let address = first
+        .trim()
+        .strip_prefix("Event gateway: http://")
+        .unwrap_or_else(|| panic!("{first:?}"))
+        .trim_end_matches("/events")
+        .to_string();
+    let stderr = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            stderr().contains("[gateway] max_connections = 4096 is more than the file-descriptor limit leaves room for; taking 192")
+        }),
+        "{}",
+        stderr()
+    );
+    // More clients than descriptors: the cap refuses the rest, accept never runs out.
+    let held: Vec<TcpStream> = (0..300).map(|_| connect(&address)).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(within_a_second(&address, "/live").status, 503);
+    assert!(!stderr().contains("cannot accept"), "{}", stderr());
+    drop(held);
+    assert!(wait_until(Duration::from_secs(5), || {
+        call(&address, "GET", "/live", &[], b"").status == 200
+    }));
+}

@@ -52,10 +52,11 @@ fn rqjobs_lists_every_status_ours_pythons_and_malformed_jobs() {
     assert_eq!(by_id[PY_FAILED]["reason"], "ValueError: boom: x");
     assert_eq!(by_id[PY_FAILED]["queue"], "pyq");
     assert_eq!(by_id[PY_FINISHED]["function"], "tasks.add");
+    // RQ keeps the function's name in plain text in the description: shown, saying so.
     assert!(by_id[PY_PICKLED]["function"]
         .as_str()
         .unwrap()
-        .starts_with("<undecodable: job data is pickled"));
+        .starts_with("manage.echo <from its description: job data is pickled"));
     assert!(by_id[BAD_GARBAGE]["function"]
         .as_str()
         .unwrap()
@@ -245,7 +246,10 @@ fn rqjob_shows_one_job_as_text_and_json_whatever_wrote_it() {
 
     for (id, expected) in [
         (BAD_GARBAGE, "<undecodable: job data is not valid JSON"),
-        (PY_PICKLED, "<undecodable: job data is pickled"),
+        (
+            PY_PICKLED,
+            "manage.echo <from its description: job data is pickled",
+        ),
         (BAD_STATUS, r#"<undecodable: unknown job status "pending">"#),
         (BAD_FIELDS, "<undecodable: job has no 'data' field>"),
         (BAD_BYTES, "field 'timeout' is \"10m\""),

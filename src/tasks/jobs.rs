@@ -245,12 +245,26 @@ pub fn shown_status(job: &Job) -> String {
     }
 }
 
-/// The function as shown: its name, or why the job's data cannot be read.
+/// The function as shown: its name; for a job whose data cannot be read (NetBox's own jobs are
+/// pickled), the name RQ wrote in plain text at the head of its description, saying so; else
+/// why the data cannot be read.
 pub fn shown_function(job: &Job) -> String {
     match job.call() {
         Ok(call) => call.func_name,
-        Err(reason) => decode::undecodable(reason),
+        Err(reason) => match described_function(job) {
+            Some(name) => format!("{name} <from its description: {reason}>"),
+            None => decode::undecodable(reason),
+        },
     }
+}
+
+/// The dotted name before the `(` of an RQ description (`extras.webhooks.send_webhook(data=…)`);
+/// only that, since the arguments may carry anything.
+fn described_function(job: &Job) -> Option<String> {
+    let description = field(job, "description")?;
+    let (name, _) = description.split_once('(')?;
+    let dotted = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    (!name.is_empty() && name.chars().all(dotted)).then(|| name.to_string())
 }
 
 /// A stored field, `None` when absent or empty; lossy when not UTF-8.

@@ -34,6 +34,18 @@ pub struct EnqueueEventArgs {
     /// The id of the request that made the change.
     #[arg(long)]
     pub request_id: Option<String>,
+    /// The HTTP method of the request that made the change: with it (or --request-path) the
+    /// event carries NetBox 4.6's `request` (`id`, `method`, `path`, `user`, from
+    /// --request-id and --username).
+    #[arg(long, value_name = "METHOD")]
+    pub request_method: Option<String>,
+    /// The path of the request that made the change (NetBox's `request.path`).
+    #[arg(long, value_name = "PATH")]
+    pub request_path: Option<String>,
+    /// NetBox's `request` context as one JSON object, as given (NetBox 4.7's `path_info` and
+    /// `GET` included); instead of --request-method and --request-path.
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["request_method", "request_path"])]
+    pub request: Option<String>,
     /// ISO 8601 time of the change [default: now].
     #[arg(long)]
     pub timestamp: Option<String>,
@@ -151,6 +163,9 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
             request_id: args.request_id.clone(),
             timestamp: args.timestamp.clone(),
             traceparent: args.traceparent,
+            request: request(&args)?,
+            context: None,
+            extra: Default::default(),
         }]
     };
     let mut conn = ctx.redis().await?;
@@ -183,4 +198,25 @@ async fn enqueue_event(ctx: Context, args: EnqueueEventArgs) -> CommandResult {
         tracing::debug!("{event_count} event(s) gave {} job(s)", all.len());
     }
     Ok(())
+}
+
+/// NetBox 4.6's `request` from the flags: `--request` as given, else built in NetBox's key order
+/// from `--request-method` and `--request-path` with `--request-id` and `--username`.
+fn request(args: &EnqueueEventArgs) -> Result<Option<Value>, CommandError> {
+    if let Some(text) = &args.request {
+        return match serde_json::from_str::<Value>(text) {
+            Ok(value @ Value::Object(_)) => Ok(Some(value)),
+            Ok(_) => Err(usage("--request: expected a JSON object such as {\"id\": …, \"method\": \"POST\", \"path\": \"/api/dcim/sites/\", \"user\": \"admin\"}".into())),
+            Err(e) => Err(usage(format!("--request: not valid JSON: {e}"))),
+        };
+    }
+    if args.request_method.is_none() && args.request_path.is_none() {
+        return Ok(None);
+    }
+    let mut request = serde_json::Map::new();
+    request.insert("id".into(), args.request_id.clone().into());
+    request.insert("method".into(), args.request_method.clone().into());
+    request.insert("path".into(), args.request_path.clone().into());
+    request.insert("user".into(), args.username.clone().into());
+    Ok(Some(Value::Object(request)))
 }

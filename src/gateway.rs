@@ -26,7 +26,6 @@ use axum::{
     routing::post,
     Json, Router,
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
@@ -350,67 +349,62 @@ async fn enqueue(gateway: &Gateway, events: Vec<Event>) -> Response {
     }
 }
 
-/// The body NetBox's webhooks send by default (`extras/webhooks.py`): the event, its time, the
-/// object type, who and which request (4.6; 4.7 moves them into `request`), the object's data
-/// and snapshots. Other keys (plugin `context`, …) are ignored.
-#[derive(Deserialize)]
-struct NetboxBody {
-    event: String,
-    #[serde(default)]
-    timestamp: Option<String>,
-    object_type: String,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    request_id: Option<String>,
-    #[serde(default)]
-    data: Value,
-    #[serde(default)]
-    snapshots: Option<Value>,
-    #[serde(default)]
-    request: Option<NetboxRequest>,
-}
-
-#[derive(Deserialize)]
-struct NetboxRequest {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    user: Option<String>,
-}
-
-impl NetboxBody {
-    fn into_event(self) -> Result<Event, String> {
-        let event_type = match self.event.as_str() {
-            // NetBox sends the public name; every job end is `job_ended`.
-            "job_ended" => EventType::JobCompleted,
-            name => EventType::parse(name).ok_or_else(|| {
-                format!(
-                    "unknown event {name:?}: NetBox sends created, updated, deleted, job_started or job_ended"
-                )
-            })?,
-        };
-        if !self.data.is_object() {
-            return Err(
-                "`data` must be a JSON object (NetBox sends the object's REST representation)"
-                    .into(),
-            );
+/// NetBox's webhook body (`extras/webhooks.py` `send_webhook`'s context, as its default body
+/// sends it) as an event: every key it sent is kept, those we do not know (a newer NetBox's)
+/// as given and in order, so that the default body delivered is the one NetBox sent.
+fn netbox_event(body: &[u8]) -> Result<Event, String> {
+    let mut fields: serde_json::Map<String, Value> =
+        serde_json::from_slice(body).map_err(|e| format!("invalid NetBox webhook body: {e}"))?;
+    // `shift_remove` below, not `remove`: that moves the last key into the hole, and the keys
+    // left over must stay in NetBox's order.
+    let mut text = |key: &str| -> Result<Option<String>, String> {
+        match fields.shift_remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(other) => Err(format!("`{key}` must be a string, found {other}")),
         }
-        let request = self.request.unwrap_or(NetboxRequest {
-            id: None,
-            user: None,
-        });
-        Ok(Event {
-            object_type: self.object_type,
-            event_type,
-            data: self.data,
-            snapshots: self.snapshots.filter(|s| !s.is_null()),
-            username: self.username.or(request.user),
-            request_id: self.request_id.or(request.id),
-            timestamp: self.timestamp,
-            traceparent: None,
-        })
+    };
+    let name = text("event")?.ok_or("missing field `event`")?;
+    let event_type = match name.as_str() {
+        // NetBox sends the public name; every job end is `job_ended`.
+        "job_ended" => EventType::JobCompleted,
+        name => EventType::parse(name).ok_or_else(|| {
+            format!(
+                "unknown event {name:?}: NetBox sends created, updated, deleted, job_started or job_ended"
+            )
+        })?,
+    };
+    let object_type = text("object_type")?.ok_or("missing field `object_type`")?;
+    let (timestamp, username, request_id) =
+        (text("timestamp")?, text("username")?, text("request_id")?);
+    let data = fields.shift_remove("data").unwrap_or(Value::Null);
+    if !data.is_object() {
+        return Err(
+            "`data` must be a JSON object (NetBox sends the object's REST representation)".into(),
+        );
     }
+    let mut object = |key: &str| match fields.shift_remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value @ Value::Object(_)) => Ok(Some(value)),
+        Some(other) => Err(format!(
+            "`{key}` must be a JSON object or null, found {other}"
+        )),
+    };
+    let (snapshots, request, context) =
+        (object("snapshots")?, object("request")?, object("context")?);
+    Ok(Event {
+        object_type,
+        event_type,
+        data,
+        snapshots,
+        username,
+        request_id,
+        timestamp,
+        traceparent: None,
+        request,
+        context,
+        extra: fields,
+    })
 }
 
 async fn netbox(State(gateway): State<Gateway>, request: Request) -> Response {
@@ -451,9 +445,7 @@ async fn netbox(State(gateway): State<Gateway>, request: Request) -> Response {
             body.len(),
         );
     }
-    let event = serde_json::from_slice::<NetboxBody>(&body)
-        .map_err(|e| format!("invalid NetBox webhook body: {e}"))
-        .and_then(NetboxBody::into_event);
+    let event = netbox_event(&body);
     let response = match event {
         Ok(event) => enqueue(&gateway, vec![event]).await,
         Err(message) => error(

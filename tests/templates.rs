@@ -36,13 +36,15 @@ fn context() -> WebhookContext {
     let ctx: Value = serde_json::from_str(&data("templates_context.json")).unwrap();
     let text = |key: &str| ctx[key].as_str().unwrap().to_string();
     WebhookContext {
-        event: text("event"),
-        timestamp: text("timestamp"),
-        object_type: text("object_type"),
         username: Some(text("username")),
         request_id: Some(text("request_id")),
-        data: ctx["data"].clone(),
         snapshots: Some(ctx["snapshots"].clone()),
+        ..WebhookContext::new(
+            &text("event"),
+            &text("object_type"),
+            &text("timestamp"),
+            ctx["data"].clone(),
+        )
     }
 }
 

@@ -58,9 +58,9 @@ fn delivers_with_templates_headers_and_a_signature_python_accepts() {
             "object_type",
             "username",
             "request_id",
-            "data",
-            "snapshots"
-        ]
+            "data"
+        ],
+        "NetBox 4.6.8's keys: no request, no snapshots, so neither key"
     );
 
     let signature = request.header("x-hook-signature").unwrap();
@@ -946,5 +946,105 @@ fn snapshots_are_sent_and_a_rule_s_queue_is_used() {
     assert_eq!(
         body["snapshots"],
         serde_json::from_str::<serde_json::Value>(snapshots).unwrap()
+    );
+}
+
+#[test]
+fn netbox_4_6_request_comes_in_every_way_and_reaches_body_and_templates() {
+    let redis = RedisServer::start();
+    let endpoint = Endpoint::start();
+    let config = hook("plain", &format!("{}/plain", endpoint.base()), "")
+        + &hook(
+            "templated",
+            &format!("{}/templated", endpoint.base()),
+            // From NetBox plugin documentation: works on 4.6 and before.
+            "body_template = \"{{ request.method if request is defined }} {{ request.path if request is defined }} {{ request.user if request is defined else username }}\"",
+        )
+        + &rule("plain", "")
+        + &rule("templated", "");
+    let dir = project(&redis, &config);
+    let check = manage_in(dir.path(), &["check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    // The flags build NetBox's `request` from the method, path, id and user.
+    let out = manage_in(
+        dir.path(),
+        &[
+            "enqueue_event",
+            "--object-type",
+            "dcim.site",
+            "--event",
+            "updated",
+            "--data",
+            SITE,
+            "--username",
+            "ann",
+            "--request-id",
+            "r-flags",
+            "--request-method",
+            "PATCH",
+            "--request-path",
+            "/api/dcim/sites/4/",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A JSON line gives it whole; one without it has no `request` key at all.
+    support::hooks::enqueue_lines(
+        dir.path(),
+        &[],
+        "{\"object_type\": \"dcim.site\", \"event\": \"created\", \"data\": {\"id\": 5}, \"request\": {\"id\": \"r-line\", \"method\": \"POST\", \"path\": \"/api/dcim/sites/\", \"user\": \"bob\"}}\n{\"object_type\": \"dcim.site\", \"event\": \"updated\", \"data\": {\"id\": 6}, \"username\": \"cy\"}\n",
+    );
+    burst(dir.path(), &[]);
+    let requests = endpoint.requests();
+    let plain: Vec<serde_json::Value> = requests
+        .iter()
+        .filter(|r| r.path == "/plain")
+        .map(|r| r.json())
+        .collect();
+    let by_id = |id: u64| {
+        plain
+            .iter()
+            .find(|b| b["data"]["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let flags = by_id(4);
+    assert_eq!(
+        flags["request"],
+        serde_json::json!({"id": "r-flags", "method": "PATCH", "path": "/api/dcim/sites/4/", "user": "ann"})
+    );
+    let keys: Vec<String> = flags.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "event",
+            "timestamp",
+            "object_type",
+            "username",
+            "request_id",
+            "data",
+            "request"
+        ]
+    );
+    let line = by_id(5);
+    assert_eq!(line["request"]["path"], "/api/dcim/sites/");
+    // NetBox 4.6 sets username and request_id from the request.
+    assert_eq!(
+        (line["username"].as_str(), line["request_id"].as_str()),
+        (Some("bob"), Some("r-line"))
+    );
+    assert!(by_id(6).get("request").is_none(), "{}", by_id(6));
+    let mut templated: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path == "/templated")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    templated.sort();
+    assert_eq!(
+        templated,
+        [
+            "  cy",
+            "PATCH /api/dcim/sites/4/ ann",
+            "POST /api/dcim/sites/ bob"
+        ]
     );
 }

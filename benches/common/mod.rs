@@ -60,5 +60,8 @@ pub fn site_event(i: u64, event_type: &str, request_id: String) -> Event {
         request_id: Some(request_id),
         timestamp: None,
         traceparent: None,
+        request: None,
+        context: None,
+        extra: Default::default(),
     }
 }

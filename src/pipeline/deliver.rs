@@ -33,7 +33,7 @@ use crate::{
     trace::TraceParent,
     webhooks::{
         render::{self, RenderedRequest},
-        CompiledWebhook, Signer, WebhookConfig, WebhookContext, SEND_WEBHOOK,
+        CompiledWebhook, NetboxVersion, Signer, WebhookConfig, WebhookContext, SEND_WEBHOOK,
     },
 };
 
@@ -182,7 +182,7 @@ fn text_kwarg(call: &JobCall, name: &str) -> Option<String> {
 
 /// NetBox's webhook context from the job's keyword arguments (the data is moved out, not
 /// copied: it can be large).
-fn context(call: &mut JobCall) -> Result<WebhookContext, JobFailure> {
+fn context(call: &mut JobCall, version: NetboxVersion) -> Result<WebhookContext, JobFailure> {
     let required = |name: &str| {
         text_kwarg(call, name).ok_or_else(|| {
             JobFailure::new(format!(
@@ -199,6 +199,12 @@ fn context(call: &mut JobCall) -> Result<WebhookContext, JobFailure> {
     ctx.username = text_kwarg(call, "username");
     ctx.request_id = text_kwarg(call, "request_id");
     ctx.snapshots = call.kwargs.remove("snapshots").filter(|s| !s.is_null());
+    ctx.request = call.kwargs.remove("request").filter(|r| r.is_object());
+    ctx.context = call.kwargs.remove("context").filter(|c| c.is_object());
+    if let Some(Value::Object(extra)) = call.kwargs.remove(super::enqueue::NETBOX_EXTRA) {
+        ctx.extra = extra;
+    }
+    ctx.version = version;
     Ok(ctx)
 }
 
@@ -210,7 +216,7 @@ async fn send_webhook(webhooks: Arc<Webhooks>, mut call: JobCall) -> JobOutcome 
         ))
     })?;
     let hook = webhooks.ready.get(&name).ok_or_else(|| JobFailure::new(format!("webhook {name:?} is not configured in this worker's settings ([[webhooks]] name = {name:?})")))?;
-    let ctx = context(&mut call)?;
+    let ctx = context(&mut call, hook.config.netbox_version)?;
     let logged = Logged {
         event: ctx.event.clone(),
         object_type: ctx.object_type.clone(),

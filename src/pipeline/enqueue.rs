@@ -142,10 +142,24 @@ fn kwargs(
         event.snapshots.clone().unwrap_or(Value::Null),
     );
     kwargs.insert("timestamp".into(), Value::from(timestamp));
-    kwargs.insert("username".into(), text(&event.username));
-    kwargs.insert("request_id".into(), text(&event.request_id));
+    kwargs.insert("username".into(), text(&event.username()));
+    kwargs.insert("request_id".into(), text(&event.request_id()));
+    // NetBox 4.6's keys only when there are some, so jobs of events without them stay as
+    // Python producers of older versions write them.
+    if let Some(request) = &event.request {
+        kwargs.insert("request".into(), request.clone());
+    }
+    if let Some(context) = &event.context {
+        kwargs.insert("context".into(), context.clone());
+    }
+    if !event.extra.is_empty() {
+        kwargs.insert(NETBOX_EXTRA.into(), Value::Object(event.extra.clone()));
+    }
     kwargs
 }
+
+/// The keyword argument carrying the keys of a relayed NetBox body that we do not know.
+pub const NETBOX_EXTRA: &str = "netbox_extra";
 
 /// The key of a job's `meta` that holds the W3C `traceparent` its deliveries continue.
 pub const TRACEPARENT: &str = "traceparent";

@@ -72,6 +72,28 @@ pub struct WebhookConfig {
     /// the services known to do that (Slack, Discord, Teams; see [`crate::redact::hides_path`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redact_path: Option<bool>,
+    /// Whose webhook context the templates see and the default body is: NetBox 4.6's by
+    /// default, or 4.5's (no `request`) or 4.7's (no top-level `username` and `request_id`),
+    /// for receivers written against another NetBox.
+    #[serde(default)]
+    pub netbox_version: NetboxVersion,
+}
+
+/// The NetBox release whose `send_webhook` context a webhook reproduces, key for key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetboxVersion {
+    /// `event, timestamp, object_type, username, request_id, data`, then `snapshots` and
+    /// `context` when there are some.
+    #[serde(rename = "4.5")]
+    V4_5,
+    /// 4.5's, with `request` after `data` when a request made the change.
+    #[default]
+    #[serde(rename = "4.6")]
+    V4_6,
+    /// `event, timestamp, object_type, data`, then `request`, `snapshots` and `context`: the
+    /// top-level `username` and `request_id` are gone (they are in `request`).
+    #[serde(rename = "4.7")]
+    V4_7,
 }
 
 /// Whether deliveries of one object keep their order.
@@ -267,6 +289,7 @@ impl fmt::Debug for WebhookConfig {
             .field("breaker_failures", &self.breaker_failures)
             .field("breaker_open", &self.breaker_open)
             .field("redact_path", &self.redact_path)
+            .field("netbox_version", &self.netbox_version)
             .finish()
     }
 }

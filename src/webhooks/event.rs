@@ -48,6 +48,72 @@ pub struct Event {
         serialize_with = "traceparent_text"
     )]
     pub traceparent: Option<TraceParent>,
+    /// NetBox 4.6's `request`: the request that made the change (`id`, `method`, `path`,
+    /// `user`; NetBox 4.7 adds `path_info` and `GET`), passed to the templates as given.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "request_object"
+    )]
+    pub request: Option<Value>,
+    /// What NetBox plugins added to the context (its `context` key), as given.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "context_object"
+    )]
+    pub context: Option<Value>,
+    /// Top-level keys of a relayed NetBox body that this version does not know, kept as given
+    /// and in order so that the body delivered is the body NetBox sent. Not read from
+    /// `enqueue_event` or `/events` input, which refuse unknown keys.
+    #[serde(skip)]
+    pub extra: Map<String, Value>,
+}
+
+impl Event {
+    /// Who made the change: `username`, else `request.user`.
+    pub fn username(&self) -> Option<String> {
+        self.username.clone().or_else(|| self.request_field("user"))
+    }
+
+    /// The request that made it: `request_id`, else `request.id`.
+    pub fn request_id(&self) -> Option<String> {
+        self.request_id.clone().or_else(|| self.request_field("id"))
+    }
+
+    fn request_field(&self, key: &str) -> Option<String> {
+        match self.request.as_ref()?.get(key)? {
+            Value::String(text) => Some(text.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+fn request_object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Value>, D::Error> {
+    optional_object(deserializer, "`request` must be a JSON object ({\"id\": …, \"method\": …, \"path\": …, \"user\": …}) or null")
+}
+
+fn context_object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Value>, D::Error> {
+    optional_object(deserializer, "`context` must be a JSON object or null")
+}
+
+fn optional_object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    expected: &str,
+) -> Result<Option<Value>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        value @ Value::Object(_) => Ok(Some(value)),
+        other => Err(serde::de::Error::custom(format!(
+            "{expected}, found {}",
+            kind(&other)
+        ))),
+    }
 }
 
 fn object<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {

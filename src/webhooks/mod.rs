@@ -16,7 +16,9 @@ pub mod sign;
 pub mod validate;
 
 pub use conditions::{matches, ConditionError, ConditionSet, InvalidCondition};
-pub use config::{EventRuleConfig, HttpMethod, Ordering, RetryConfig, Signing, WebhookConfig};
+pub use config::{
+    EventRuleConfig, HttpMethod, NetboxVersion, Ordering, RetryConfig, Signing, WebhookConfig,
+};
 pub use event::{matching_rules, merged_data, Event};
 pub use event_type::EventType;
 pub use render::{

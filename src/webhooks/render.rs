@@ -11,17 +11,19 @@
 //! Jinja2's: sorted keys, Python separators, `<>&'` escaped. `header_safe` strips control
 //! characters, as NetBox's filter does.
 //!
-//! The default body (no `body_template`) is the context as Python's `json.dumps` writes it, keys
-//! in the order `event, timestamp, object_type, username, request_id, data, snapshots`, byte for
-//! byte what NetBox and our Python baseline job send, so signatures agree too. `snapshots` is
-//! always present (`null` when there are none), as in the baseline job; NetBox leaves the key out
-//! when there are no snapshots. NetBox's `request` key is not produced: we carry no request.
+//! The default body (no `body_template`) is the context as Python's `json.dumps` writes it, byte
+//! for byte what NetBox sends, so signatures agree too. Its keys are NetBox 4.6.8's
+//! `send_webhook`'s, present exactly when it puts them there and in its order: `event,
+//! timestamp, object_type, username, request_id, data`, then `request` when a request made the
+//! change, `snapshots` when the event has some, `context` when plugins added some, and last any
+//! key a relayed NetBox sent that we do not know, as given. A webhook's `netbox_version` picks
+//! 4.5's keys (no `request`) or 4.7's (no top-level `username` and `request_id`) instead.
 
 use minijinja::{Environment, ErrorKind, Value as Template};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::config::WebhookConfig;
+use super::config::{NetboxVersion, WebhookConfig};
 use super::event::Event;
 use super::event_type::webhook_event;
 use super::jinja;
@@ -31,9 +33,9 @@ const URL: &str = "payload_url";
 const HEADERS: &str = jinja::HEADERS_TEMPLATE;
 const BODY: &str = "body_template";
 
-/// What templates see, and what the default body is: NetBox's webhook context. Field order is the
-/// key order of the default body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What templates see, and what the default body is: NetBox's webhook context, its keys as
+/// [`NetboxVersion`] has them (see the module's documentation).
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebhookContext {
     /// The public event name: `created`, `updated`, `deleted`, `job_started`, `job_ended`.
     pub event: String,
@@ -49,6 +51,57 @@ pub struct WebhookContext {
     pub data: Value,
     /// `{"prechange": …, "postchange": …}`; `null` when the producer sent none.
     pub snapshots: Option<Value>,
+    /// NetBox 4.6's `request` (`id`, `method`, `path`, `user`; 4.7 adds `path_info`, `GET`), as
+    /// the producer gave it.
+    pub request: Option<Value>,
+    /// What NetBox plugins added (its `context` key), as given.
+    pub context: Option<Value>,
+    /// Keys of a relayed NetBox body that this version does not know, as given and in order.
+    pub extra: Map<String, Value>,
+    /// Whose keys these are.
+    pub version: NetboxVersion,
+}
+
+impl Serialize for WebhookContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let old_keys = self.version != NetboxVersion::V4_7;
+        // Python's truthiness, as `if snapshots:` tests it: an empty object is no snapshots.
+        let snapshots = self
+            .snapshots
+            .as_ref()
+            .filter(|s| !s.is_null() && s.as_object().is_none_or(|o| !o.is_empty()));
+        let request = self
+            .request
+            .as_ref()
+            .filter(|r| !r.is_null() && self.version != NetboxVersion::V4_5);
+        let context = self
+            .context
+            .as_ref()
+            .filter(|c| c.as_object().is_some_and(|o| !o.is_empty()));
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("event", &self.event)?;
+        map.serialize_entry("timestamp", &self.timestamp)?;
+        map.serialize_entry("object_type", &self.object_type)?;
+        if old_keys {
+            map.serialize_entry("username", &self.username)?;
+            map.serialize_entry("request_id", &self.request_id)?;
+        }
+        map.serialize_entry("data", &self.data)?;
+        if let Some(request) = request {
+            map.serialize_entry("request", request)?;
+        }
+        if let Some(snapshots) = snapshots {
+            map.serialize_entry("snapshots", snapshots)?;
+        }
+        if let Some(context) = context {
+            map.serialize_entry("context", context)?;
+        }
+        for (key, value) in &self.extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 impl WebhookContext {
@@ -62,15 +115,22 @@ impl WebhookContext {
             request_id: None,
             data,
             snapshots: None,
+            request: None,
+            context: None,
+            extra: Map::new(),
+            version: NetboxVersion::default(),
         }
     }
 
     /// The context for an event and one rule's merged `data` (see `event::merged_data`).
     pub fn from_event(event: &Event, data: Value, timestamp: &str) -> Self {
         Self {
-            username: event.username.clone(),
-            request_id: event.request_id.clone(),
+            username: event.username(),
+            request_id: event.request_id(),
             snapshots: event.snapshots.clone(),
+            request: event.request.clone(),
+            context: event.context.clone(),
+            extra: event.extra.clone(),
             ..Self::new(
                 event.event_type.as_str(),
                 &event.object_type,
@@ -529,12 +589,112 @@ mod tests {
     }
 
     #[test]
+    fn each_netbox_version_has_its_keys_present_when_netbox_puts_them_there() {
+        let keys = |ctx: &WebhookContext| -> Vec<String> {
+            let body: Value = serde_json::from_slice(&ctx.default_body()).unwrap();
+            body.as_object().unwrap().keys().cloned().collect()
+        };
+        let mut full = context();
+        full.request =
+            Some(json!({"id": "r", "method": "POST", "path": "/api/dcim/sites/", "user": "admin"}));
+        full.snapshots = Some(json!({"prechange": null, "postchange": {"name": "a"}}));
+        full.context = Some(json!({"plugin": 1}));
+        full.extra.insert("later".into(), json!(true));
+        let expect = |version, list: &[&str]| {
+            let ctx = WebhookContext {
+                version,
+                ..full.clone()
+            };
+            assert_eq!(keys(&ctx), list, "{version:?}");
+        };
+        expect(
+            NetboxVersion::V4_6,
+            &[
+                "event",
+                "timestamp",
+                "object_type",
+                "username",
+                "request_id",
+                "data",
+                "request",
+                "snapshots",
+                "context",
+                "later",
+            ],
+        );
+        expect(
+            NetboxVersion::V4_5,
+            &[
+                "event",
+                "timestamp",
+                "object_type",
+                "username",
+                "request_id",
+                "data",
+                "snapshots",
+                "context",
+                "later",
+            ],
+        );
+        expect(
+            NetboxVersion::V4_7,
+            &[
+                "event",
+                "timestamp",
+                "object_type",
+                "data",
+                "request",
+                "snapshots",
+                "context",
+                "later",
+            ],
+        );
+        // `if snapshots:` and `if callback_data:` are Python truthiness: empty is absent.
+        let empty = WebhookContext {
+            snapshots: Some(json!({})),
+            context: Some(json!({})),
+            ..context()
+        };
+        assert_eq!(
+            keys(&empty),
+            [
+                "event",
+                "timestamp",
+                "object_type",
+                "username",
+                "request_id",
+                "data"
+            ]
+        );
+    }
+
+    #[test]
+    fn templates_see_the_request_when_there_is_one() {
+        let hook = compiled(
+            "body_template = \"{{ request.path if request is defined }} {{ request.user if request is defined else username }}\"",
+        );
+        let mut ctx = context();
+        assert_eq!(text(hook.render_body(&ctx).unwrap()), " admin");
+        // No request, no `request`: an attribute of it fails, as in Jinja2.
+        let bare = compiled("body_template = \"{{ request.path }}\"");
+        assert!(bare.render_body(&ctx).is_err());
+        ctx.request = Some(
+            json!({"id": "r", "method": "PATCH", "path": "/api/dcim/sites/4/", "user": "ann"}),
+        );
+        assert_eq!(
+            text(hook.render_body(&ctx).unwrap()),
+            "/api/dcim/sites/4/ ann"
+        );
+    }
+
+    #[test]
     fn default_body_is_json_dumps_of_the_context() {
-        // python3 -c 'import json; print(json.dumps({"event": "updated", ...}))' gives this.
+        // python3 -c 'import json; print(json.dumps({"event": "updated", ...}))' gives this;
+        // no snapshots, no `snapshots` key, as NetBox 4.6.8's `if snapshots:`.
         let body = text(compiled("").render_body(&context()).unwrap());
         assert_eq!(
             body,
-            r#"{"event": "updated", "timestamp": "2026-03-06T15:11:23.503186+00:00", "object_type": "dcim.site", "username": "admin", "request_id": "9c3c5f4e-1111-2222-3333-444455556666", "data": {"id": 4, "name": "Caf\u00e9 <1>", "status": {"value": "active"}, "description": null, "enabled": true, "latitude": 1e+16, "tags": [{"slug": "a"}, {"slug": "b"}]}, "snapshots": null}"#
+            r#"{"event": "updated", "timestamp": "2026-03-06T15:11:23.503186+00:00", "object_type": "dcim.site", "username": "admin", "request_id": "9c3c5f4e-1111-2222-3333-444455556666", "data": {"id": 4, "name": "Caf\u00e9 <1>", "status": {"value": "active"}, "description": null, "enabled": true, "latitude": 1e+16, "tags": [{"slug": "a"}, {"slug": "b"}]}}"#
         );
         let parsed: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(parsed["data"], context().data);

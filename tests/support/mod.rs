@@ -518,8 +518,9 @@ pub fn python_tasks() -> tempfile::TempDir {
     dir
 }
 
-/// NetBox's `extras.webhooks.send_webhook` as a Python RQ worker runs it: NetBox's body (event,
-/// timestamp, object_type, username, request_id, data, snapshots), signed with `X-Hook-Signature`
+/// NetBox's `extras.webhooks.send_webhook` as a Python RQ worker runs it: NetBox 4.6's body
+/// (event, timestamp, object_type, username, request_id, data, then request, snapshots and
+/// context when there are some), signed with `X-Hook-Signature`
 /// (hex HMAC-SHA512) when `WEBHOOK_SECRET` is set, posted to `WEBHOOK_URL`. Returns the
 /// directory to put on the worker's `PYTHONPATH`: the tests need nothing outside the repository.
 pub fn python_webhook_jobs() -> tempfile::TempDir {
@@ -527,12 +528,19 @@ pub fn python_webhook_jobs() -> tempfile::TempDir {
 
 
 def send_webhook(webhook, event_type, object_type, data, timestamp=None, username=None,
-                 request_id=None, snapshots=None, **_):
+                 request_id=None, snapshots=None, request=None, context=None, **_):
     event = {'object_created': 'created', 'object_updated': 'updated',
              'object_deleted': 'deleted'}.get(event_type, event_type)
-    body = json.dumps({'event': event, 'timestamp': timestamp, 'object_type': object_type,
-                       'username': username, 'request_id': request_id, 'data': data,
-                       'snapshots': snapshots}).encode('utf-8')
+    body = {'event': event, 'timestamp': timestamp, 'object_type': object_type,
+            'username': username, 'request_id': request_id, 'data': data}
+    # As NetBox 4.6.8's send_webhook: each only when there is one.
+    if request:
+        body['request'] = request
+    if snapshots:
+        body['snapshots'] = snapshots
+    if context:
+        body['context'] = context
+    body = json.dumps(body).encode('utf-8')
     headers = {'Content-Type': 'application/json'}
     secret = os.environ.get('WEBHOOK_SECRET')
     if secret:

@@ -12,7 +12,9 @@ use minijinja::machinery::ast::{self, CallArg, CallType, Expr, Stmt};
 
 use super::check::{arg_expr, extent};
 
-/// What a webhook template sees: `WebhookContext`'s fields.
+/// What a webhook template may see: `WebhookContext`'s keys. `request`, `snapshots` and
+/// `context` are there only when the event has them, as in NetBox, so a template tests them
+/// with `is defined`; naming them is never refused.
 pub(super) const CONTEXT: &[&str] = &[
     "event",
     "timestamp",
@@ -20,7 +22,9 @@ pub(super) const CONTEXT: &[&str] = &[
     "username",
     "request_id",
     "data",
+    "request",
     "snapshots",
+    "context",
 ];
 
 /// Names Jinja2 makes inside loops, macros and blocks; never refused.

@@ -21,17 +21,27 @@ async fn check(ctx: Context, args: CheckArgs) -> CommandResult {
     if let Some(file) = &ctx.config_source().file {
         ctx.out().line(format!("Settings: {}", file.display()));
     }
+    let mut warnings = Vec::new();
     if !args.skip_redis {
         match ping(&ctx).await {
-            Ok(version) => ctx.out().line(format!(
-                "Redis: {} (redis_version {version})",
-                ctx.redis_display()
-            )),
+            Ok(version) => {
+                ctx.out().line(format!(
+                    "Redis: {} (redis_version {version})",
+                    ctx.redis_display()
+                ));
+                warnings = shared_queues(&ctx).await;
+            }
             Err(e) => problems.push(e.message()),
         }
     }
+    for warning in &warnings {
+        ctx.err().line(format!("WARNING: {warning}"));
+    }
     if problems.is_empty() {
-        ctx.out().line("System check identified no issues.");
+        ctx.out().line(match warnings.len() {
+            0 => "System check identified no issues.".to_string(),
+            n => format!("System check identified {n} warning(s) and no errors."),
+        });
         return Ok(());
     }
     for problem in &problems {
@@ -46,6 +56,36 @@ async fn check(ctx: Context, args: CheckArgs) -> CommandResult {
         "System check identified {} {noun}.",
         problems.len()
     )))
+}
+
+/// The queues the worker serves and the rules send to, where other RQ software's jobs or
+/// workers are: a warning each, since `rqworker` leaves such queues alone.
+async fn shared_queues(ctx: &Context) -> Vec<String> {
+    let settings = ctx.settings();
+    let mut queues = settings.worker.queues.clone();
+    for rule in &settings.event_rules {
+        if !queues.contains(&rule.queue) {
+            queues.push(rule.queue.clone());
+        }
+    }
+    let functions = crate::rq::functions::Functions::builtin();
+    let mut known = functions.names();
+    known.push(crate::webhooks::SEND_WEBHOOK);
+    let Ok(mut conn) = ctx.redis().await else {
+        return Vec::new();
+    };
+    match crate::tasks::foreign::survey(&mut conn, &queues, &known).await {
+        Ok(found) => found
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}; rqworker leaves a queue holding jobs it cannot run to their own workers (--take-foreign-jobs fails them instead); give manage a Redis database of its own (redis://host/1) or queues of its own",
+                    f.describe()
+                )
+            })
+            .collect(),
+        Err(e) => vec![format!("cannot look at the queues: {e}")],
+    }
 }
 
 async fn ping(ctx: &Context) -> Result<String, CommandError> {

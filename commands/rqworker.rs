@@ -44,6 +44,11 @@ pub struct RqWorkerArgs {
     /// [default: [worker] metrics_bind; empty: not served].
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics_bind: Option<String>,
+    /// Run jobs this worker cannot run (pickled, unknown functions) and so fail them, as RQ
+    /// does, instead of leaving them and their queue to the workers whose they are
+    /// [default: [worker] take_foreign_jobs, false].
+    #[arg(long)]
+    pub take_foreign_jobs: bool,
     /// Write the process id to this file while running.
     #[arg(long, value_name = "FILE")]
     pub pid: Option<std::path::PathBuf>,
@@ -92,6 +97,7 @@ async fn rqworker(ctx: Context, args: RqWorkerArgs) -> CommandResult {
         worker_ttl: args.worker_ttl.unwrap_or(ctx.settings().worker.worker_ttl),
         job_monitoring_interval: args.job_monitoring_interval,
         max_poll_interval: Duration::from_millis(50),
+        take_foreign_jobs: args.take_foreign_jobs || ctx.settings().worker.take_foreign_jobs,
     };
     let bind = args
         .metrics_bind
@@ -146,7 +152,9 @@ async fn run(
             crate::webhooks::SEND_WEBHOOK
         ))
     })?;
-    let worker = worker::Worker::start(conn.clone(), options, delivering.functions())
+    let functions = delivering.functions();
+    let options = leave_foreign_queues(conn.clone(), options, &functions).await?;
+    let worker = worker::Worker::start(conn.clone(), options, functions)
         .await
         .map_err(CommandError::new)?
         .burst_waits_for(delivering.pending());
@@ -168,4 +176,43 @@ async fn run(
     }
     delivering.finish().await;
     Ok(())
+}
+
+/// Says which queues other RQ software shares (their jobs we cannot run, their Python workers)
+/// and, unless told to take foreign jobs, leaves out those holding such jobs: pointed at
+/// NetBox's own Redis, the worker must not fail NetBox's jobs.
+async fn leave_foreign_queues(
+    mut conn: crate::redis_conn::RedisConn,
+    mut options: worker::WorkerOptions,
+    functions: &crate::rq::functions::Functions,
+) -> Result<worker::WorkerOptions, CommandError> {
+    let known = functions.names();
+    let found = match crate::tasks::foreign::survey(&mut conn, &options.queues, &known).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!("cannot look at the queues before starting: {e}");
+            return Ok(options);
+        }
+    };
+    for foreign in &found {
+        let leave = foreign.has_jobs() && !options.take_foreign_jobs;
+        tracing::warn!(
+            "{}{}",
+            foreign.describe(),
+            if leave {
+                ": not serving it (--take-foreign-jobs to run and fail such jobs)"
+            } else {
+                ""
+            }
+        );
+        if leave {
+            options.queues.retain(|q| *q != foreign.queue);
+        }
+    }
+    if options.queues.is_empty() {
+        return Err(CommandError::new(
+            "every queue holds jobs this worker cannot run, so it serves none: give manage queues or a Redis database of its own, or run with --take-foreign-jobs",
+        ));
+    }
+    Ok(options)
 }

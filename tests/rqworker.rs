@@ -67,7 +67,11 @@ fn bad_jobs_fail_with_a_reason_and_the_worker_goes_on() {
     let unknown = enqueue(&redis, &["no.such.function"]);
     let good = enqueue(&redis, &["manage.echo", "--args", "[42]"]);
 
-    let out = manage_on(&redis, &["rqworker", "--burst", "default"]);
+    // Told to take foreign jobs (pickled, unknown functions), it fails them as RQ does.
+    let out = manage_on(
+        &redis,
+        &["rqworker", "--burst", "--take-foreign-jobs", "default"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let cases = [
         ("garbage", "not valid JSON"),
@@ -1018,4 +1022,95 @@ fn rqenqueue_count_enqueues_that_many_distinct_jobs() {
         &["rqenqueue", "manage.echo", "--count", "2", "--job-id", "x"],
     );
     assert_eq!(refused.status.code(), Some(2));
+}
+
+/// NetBox's own jobs on a shared Redis: pickled, or functions nobody here has, served by
+/// Python RQ workers. `check` says so; the worker leaves their queues alone, at start and when
+/// one turns up later, and fails them only when told to.
+#[test]
+fn a_shared_redis_is_said_and_its_foreign_jobs_are_left_to_their_own_workers() {
+    let redis = RedisServer::start();
+    // As NetBox enqueues its webhook jobs (pickle, its own function), a housekeeping job by
+    // name with the JSON serializer, and a Python RQ worker registered on `default` by RQ's own
+    // code.
+    python_run(
+        &redis,
+        "import os\nfrom redis import Redis\nfrom rq import Queue, Worker\nfrom rq.serializers import JSONSerializer\nr = Redis.from_url(os.environ['REDIS_URL'])\nQueue('default', connection=r).enqueue('extras.webhooks.send_webhook', 1, job_id='netbox-webhook')\nQueue('low', connection=r, serializer=JSONSerializer).enqueue('core.jobs.SystemHousekeepingJob', job_id='netbox-housekeeping')\nWorker(['default'], connection=r, name='netbox-worker').register_birth()\n",
+        &[],
+    );
+    let ours = enqueue(&redis, &["manage.echo", "--queue", "high", "--args", "[1]"]);
+    let dir = tempfile::tempdir().unwrap();
+    let check = support::run(
+        support::manage(dir.path())
+            .arg("check")
+            .env("MANAGE_REDIS_URL", redis.url()),
+    );
+    assert!(check.status.success(), "{}", stderr(&check));
+    let warnings = stderr(&check);
+    assert!(
+        warnings.contains("WARNING: queue default holds jobs manage cannot run: 1 pickled")
+            && warnings.contains("is served by 1 Python RQ worker(s) (netbox-worker)"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains(
+            "WARNING: queue low holds jobs manage cannot run: 1 of core.jobs.SystemHousekeepingJob"
+        ),
+        "{warnings}"
+    );
+    assert!(
+        stdout(&check).contains("System check identified 2 warning(s) and no errors."),
+        "{}",
+        stdout(&check)
+    );
+
+    let out = manage_on(&redis, &["rqworker", "--burst"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("queue default holds jobs manage cannot run")
+            && stderr(&out).contains("not serving it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status(&redis, &ours), "finished");
+    for (id, queue) in [
+        ("netbox-webhook", "default"),
+        ("netbox-housekeeping", "low"),
+    ] {
+        assert_eq!(status(&redis, id), "queued", "{id} untouched");
+        let queued: Vec<String> = redis
+            .conn()
+            .lrange(format!("rq:queue:{queue}"), 0, -1)
+            .unwrap();
+        assert_eq!(queued, [id]);
+    }
+
+    // One that turns up once the worker runs, on a queue that looked clean: put back at the
+    // front, untouched, and the queue left; the worker goes on with the others.
+    let mut worker = Running::start(&redis, &["rqworker", "mixed", "high"]);
+    assert!(wait_until(PATIENCE, || worker.stderr().contains("started")));
+    python_run(
+        &redis,
+        "import os\nfrom redis import Redis\nfrom rq import Queue\nr = Redis.from_url(os.environ['REDIS_URL'])\nQueue('mixed', connection=r).enqueue('extras.webhooks.send_webhook', 2, job_id='late-netbox')\n",
+        &[],
+    );
+    assert!(
+        wait_until(PATIENCE, || worker.stderr().contains(
+            "queue mixed holds job late-netbox this worker cannot run (job data is pickled"
+        )),
+        "{}",
+        worker.stderr()
+    );
+    let later = enqueue(
+        &redis,
+        &["manage.echo", "--queue", "mixed", "--args", "[2]"],
+    );
+    let after = enqueue(&redis, &["manage.echo", "--queue", "high", "--args", "[3]"]);
+    assert!(wait_until(PATIENCE, || status(&redis, &after) == "finished"));
+    assert_eq!(status(&redis, "late-netbox"), "queued");
+    assert_eq!(status(&redis, &later), "queued", "the queue is left whole");
+    let queued: Vec<String> = redis.conn().lrange("rq:queue:mixed", 0, -1).unwrap();
+    assert_eq!(queued, ["late-netbox".to_string(), later.clone()]);
+    assert!(!in_registry(&redis, "started", "mixed", "late-netbox"));
+    worker.stop(libc::SIGTERM, PATIENCE);
 }

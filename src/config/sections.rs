@@ -93,6 +93,10 @@ pub struct WorkerSettings {
     /// `ADDR:PORT`; a bare port listens on 127.0.0.1); empty: not served.
     #[serde(deserialize_with = "text")]
     pub metrics_bind: String,
+    /// Run jobs no registered function can run (pickled, unknown names), failing them as RQ
+    /// does, instead of leaving them and their queue to the workers whose they are: for a
+    /// Redis shared with other RQ workers (NetBox's own), leave it false.
+    pub take_foreign_jobs: bool,
     /// Seconds a failed job (and its results) is kept, written on every job enqueued (RQ's
     /// `failure_ttl`; -1 keeps it forever). RQ's own default is a year, which fills Redis with
     /// failed webhooks.
@@ -109,6 +113,7 @@ impl Default for WorkerSettings {
             queues: vec!["high".into(), "default".into(), "low".into()],
             worker_ttl: 420,
             metrics_bind: String::new(),
+            take_foreign_jobs: false,
             failure_ttl: 7 * 86_400,
             result_ttl: crate::rq::DEFAULT_RESULT_TTL,
         }

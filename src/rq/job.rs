@@ -254,6 +254,16 @@ impl Job {
         serializer::decode_data(raw).map_err(|e| e.to_string())
     }
 
+    /// Whether Python's pickle serializer wrote its `data` (no worker of ours can run it).
+    pub fn is_pickled(&self) -> bool {
+        self.fields.get("data").is_some_and(|raw| {
+            matches!(
+                serializer::decode_data(raw),
+                Err(serializer::DecodeError::Pickled)
+            )
+        })
+    }
+
     /// The function name, or a placeholder when `data` cannot be read.
     pub fn func_name(&self) -> String {
         self.call()

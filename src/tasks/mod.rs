@@ -9,6 +9,7 @@
 //! - [`jobs`]: a page of one queue's jobs in one status, fetched in one round trip.
 //! - [`detail`]: one job, decoded: call, timestamps, worker, result or failure, webhook.
 //! - [`actions`]: requeue, requeue all failed, delete, stop, enqueue again.
+//! - [`foreign`]: queues shared with other RQ software (jobs we cannot run, Python workers).
 //! - [`clean`]: emptying queues and removing old jobs (`rqempty`, `rqclean`).
 //! - [`requeue`]: failed jobs back on their queues, all or by id, in atomic batches.
 //! - [`webhook`]: what a webhook job says about its webhook.
@@ -24,6 +25,7 @@ pub mod clean;
 pub mod decode;
 pub mod deliveries;
 pub mod detail;
+pub mod foreign;
 pub mod jobs;
 pub mod metrics;
 pub mod requeue;

@@ -85,7 +85,9 @@ fn record(ended: &Ended) -> [String; RECORD_LEN] {
             retries_left.to_string(),
             if *at_front { "1".into() } else { "0".into() },
         ),
-        Outcome::Requeue => ("requeue", none(), none(), none(), none(), none()),
+        Outcome::Requeue | Outcome::Foreign(_) => {
+            ("requeue", none(), none(), none(), none(), none())
+        }
         Outcome::Park { key, until, .. } => (
             "park",
             none(),
@@ -140,7 +142,12 @@ pub async fn write(
         .count();
     let working: f64 = batch
         .iter()
-        .filter(|e| !matches!(e.outcome, Outcome::Requeue | Outcome::Park { .. }))
+        .filter(|e| {
+            !matches!(
+                e.outcome,
+                Outcome::Requeue | Outcome::Foreign(_) | Outcome::Park { .. }
+            )
+        })
         .map(|e| (e.ended - e.started).max(0.0))
         .sum();
     let mut invocation = scripts::COMPLETE.prepare_invoke();

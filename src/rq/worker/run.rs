@@ -52,6 +52,9 @@ pub struct WorkerOptions {
     pub job_monitoring_interval: u64,
     /// Longest wait between looks at empty queues.
     pub max_poll_interval: Duration,
+    /// Run (and so fail) jobs this worker cannot run, as RQ does, instead of leaving them and
+    /// their queue to the workers whose they are.
+    pub take_foreign_jobs: bool,
 }
 
 /// What a worker did before it exited.
@@ -150,6 +153,8 @@ pub struct Worker {
     counts: Arc<Counts>,
     registration_ttl: u64,
     heartbeat_ttl: u64,
+    /// Queues left to other workers: they held a job this worker cannot run.
+    left: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Worker {
@@ -218,6 +223,7 @@ impl Worker {
             in_flight: Arc::default(),
             counts: Arc::default(),
             registration_ttl,
+            left: Arc::default(),
         })
     }
 
@@ -327,11 +333,12 @@ impl Worker {
             if let Some(max) = self.options.max_jobs {
                 count = count.min((max - state.taken) as usize);
             }
+            let serving = self.serving();
             let fetched = fetch::take(
                 &mut self.conn,
                 &self.me.key(),
                 &self.me.name,
-                &self.me.queues,
+                &serving,
                 count,
                 self.heartbeat_ttl,
                 &mut state.lost,
@@ -467,12 +474,14 @@ impl Worker {
         let interrupted = self
             .in_flight
             .insert(&taken.job.id, &taken.queue, &taken.execution);
-        let (functions, in_flight, counts, ended) = (
+        let (functions, in_flight, counts, ended, left) = (
             self.functions.clone(),
             self.in_flight.clone(),
             self.counts.clone(),
             ended.clone(),
+            self.left.clone(),
         );
+        let take_foreign = self.options.take_foreign_jobs;
         let metrics = crate::metrics::metrics();
         metrics.jobs_in_flight.inc();
         if let Some(enqueued) = taken.job.time("enqueued_at") {
@@ -486,12 +495,15 @@ impl Worker {
         }
         tokio::spawn(async move {
             let started = chrono::Utc::now();
-            let ran = execute::run(&taken, &functions, interrupted).await;
+            let ran = execute::run(&taken, &functions, take_foreign, interrupted).await;
             let finished = chrono::Utc::now();
             log_outcome(&taken, &ran.outcome, finished - started);
+            if let Outcome::Foreign(reason) = &ran.outcome {
+                leave(&left, &taken.queue, &taken.job.id, reason);
+            }
             match ran.outcome {
                 Outcome::Finished(_) => counts.finished.fetch_add(1, Ordering::Relaxed),
-                Outcome::Requeue | Outcome::Park { .. } => 0,
+                Outcome::Requeue | Outcome::Foreign(_) | Outcome::Park { .. } => 0,
                 _ => counts.failed.fetch_add(1, Ordering::Relaxed),
             };
             let record = Ended {
@@ -588,9 +600,20 @@ impl Worker {
         }
     }
 
+    /// The queues this worker takes jobs from: its own, less those left to other workers.
+    fn serving(&self) -> Vec<String> {
+        let left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        self.me
+            .queues
+            .iter()
+            .filter(|q| !left.contains(q))
+            .cloned()
+            .collect()
+    }
+
     async fn queues_empty(&mut self) -> bool {
         let mut pipe = redis::pipe();
-        for queue in &self.me.queues {
+        for queue in &self.serving() {
             pipe.llen(keys::queue(queue));
         }
         pipe.query_async::<Vec<u64>>(&mut self.conn)
@@ -742,4 +765,17 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Leaves `queue` to the workers whose jobs it holds, saying so once: a shared Redis (NetBox's
+/// own, say) must not have its jobs failed by a worker that cannot run them.
+fn leave(left: &std::sync::Mutex<Vec<String>>, queue: &str, job: &str, reason: &str) {
+    let mut left = left.lock().unwrap_or_else(|e| e.into_inner());
+    if left.iter().any(|q| q == queue) {
+        return;
+    }
+    left.push(queue.to_string());
+    tracing::warn!(
+        "queue {queue} holds job {job} this worker cannot run ({reason}): it is back at the front of the queue, and queue {queue} is left to the workers that run such jobs (give manage queues or a Redis database of its own, or run with --take-foreign-jobs to fail them as RQ would)"
+    );
 }

@@ -79,7 +79,7 @@ async fn shared_queues(ctx: &Context) -> Vec<String> {
             .iter()
             .map(|f| {
                 format!(
-                    "{}; rqworker leaves a queue holding jobs it cannot run to their own workers (--take-foreign-jobs fails them instead); give manage a Redis database of its own (redis://host/1) or queues of its own",
+                    "{}; rqworker leaves a queue with pickled jobs, or with jobs of unknown functions and Python workers, to those workers (--take-foreign-jobs fails them instead); give manage a Redis database of its own (redis://host/1) or queues of its own",
                     f.describe()
                 )
             })

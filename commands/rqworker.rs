@@ -195,7 +195,7 @@ async fn leave_foreign_queues(
         }
     };
     for foreign in &found {
-        let leave = foreign.has_jobs() && !options.take_foreign_jobs;
+        let leave = foreign.leave_to_others() && !options.take_foreign_jobs;
         tracing::warn!(
             "{}{}",
             foreign.describe(),

@@ -6,8 +6,9 @@
 //! over the cap is answered 503 and closed at once, so that a flood of idle sockets can neither
 //! use up the process's file descriptors nor keep `/live` from answering. When accepting fails
 //! anyway (the descriptors of the whole machine are gone), the loop backs off instead of
-//! spinning, and says so once a second at most. Whole-body deadlines are the handlers' (the
-//! gateway answers 408 naming its setting) or [`request_timeout`]'s.
+//! spinning, and says so once a second at most. A write that makes no progress for the header
+//! timeout (a client that stopped reading) ends its connection. Bodies are read whole within a
+//! deadline by [`read_body`], which tells too large (413) from slow (408) and cut short (400).
 
 use std::{
     future::Future,
@@ -16,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{http::StatusCode, Router};
+use axum::Router;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
@@ -29,6 +30,14 @@ const MAX_HEADERS: usize = 100;
 
 /// How long a refused connection gets to read its 503.
 const LINGER: Duration = Duration::from_secs(1);
+
+/// Refused connections that may linger at once (each holds a descriptor beyond the cap; the
+/// cap leaves [`RESERVED_DESCRIPTORS`] for everything else, this among it).
+const MAX_LINGERING: usize = 16;
+
+/// How long requests in progress get to finish after the stop signal; then the server returns
+/// and their connections go with the process.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The bounds of one listener.
 #[derive(Debug, Clone, Copy)]
@@ -87,15 +96,6 @@ pub fn raise_descriptor_limit() -> usize {
     usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
 }
 
-/// Wraps `router` so that a request not answered within `timeout` (its body read included) gets
-/// 408: for listeners whose handlers read small bodies and have no deadline of their own.
-pub fn request_timeout(router: Router, timeout: Duration) -> Router {
-    router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        timeout,
-    ))
-}
-
 /// Serves `router` on `listener` within `limits` until `shutdown` completes, then lets the
 /// requests in progress finish (idle connections are closed at once).
 pub async fn serve(
@@ -105,6 +105,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let lingering = Arc::new(Semaphore::new(MAX_LINGERING));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -137,12 +138,20 @@ pub async fn serve(
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             refusals.busy(limits.max_connections, limits.setting);
-            tokio::spawn(refuse_busy(stream));
+            // Lingering holds a descriptor: only a few refusals at once may, the rest close
+            // at once (their clients may see a reset instead of the 503).
+            let linger = lingering.clone().try_acquire_owned().ok();
+            tokio::spawn(refuse_busy(stream, linger));
             continue;
         };
         let _ = stream.set_nodelay(true);
+        // A client that stops reading its answers would block the write for ever, holding
+        // its slot: a write that makes no progress for the header timeout ends the connection.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.header_timeout));
         let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection =
+            graceful.watch(http.serve_connection(TokioIo::new(Box::pin(stream)), service));
         tokio::spawn(async move {
             // A client that resets or times out ends its own connection; nothing to report.
             let _ = connection.await;
@@ -150,7 +159,15 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still in progress {}s after the stop signal: closing their connections",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
     Ok(())
 }
 
@@ -165,10 +182,27 @@ fn is_per_connection(error: &io::Error) -> bool {
     )
 }
 
-async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+/// Answers 503 and closes; with a `linger` slot, first reads (and drops) what the client sends
+/// for a moment: closing a socket with unread input resets it, and the client would see a
+/// reset, not the 503.
+async fn refuse_busy(
+    mut stream: tokio::net::TcpStream,
+    linger: Option<tokio::sync::OwnedSemaphorePermit>,
+) {
+    use tokio::io::AsyncReadExt;
     const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 21\r\n\r\nToo many connections\n";
     let _ = tokio::time::timeout(LINGER, stream.write_all(BUSY)).await;
     let _ = tokio::time::timeout(LINGER, stream.shutdown()).await;
+    if linger.is_none() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + LINGER;
+    let mut scratch = [0u8; 4096];
+    while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, stream.read(&mut scratch)).await {
+        if read == 0 {
+            break;
+        }
+    }
 }
 
 /// Connections refused, said in one warning a second at most: a flood must not become a flood

@@ -501,3 +501,37 @@ fn the_connection_cap_is_fitted_to_the_descriptor_limit_so_accept_never_fails() 
         call(&address, "GET", "/live", &[], b"").status == 200
     }));
 }
+
+#[test]
+fn a_client_that_stops_reading_its_answers_loses_its_connection() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis, "max_connections = 2\nheader_timeout = 2");
+    // Pipelines requests without ever reading: once the socket buffers fill, the gateway's
+    // write makes no progress, and it must not hold the slot for ever.
+    let stalled = connect(&gw.address);
+    let writer = std::thread::spawn({
+        let mut stream = stalled.try_clone().unwrap();
+        move || {
+            let request = b"GET /live HTTP/1.1\r\nHost: h\r\n\r\n".repeat(1000);
+            for _ in 0..200 {
+                if stream.write_all(&request).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(within_a_second(&gw.address, "/live").status, 200);
+    // Past the stall (2 s), both slots are free again: two clients at once are served.
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            let held = connect(&gw.address);
+            let answered = call(&gw.address, "GET", "/live", &[], b"").status == 200;
+            drop(held);
+            answered
+        }),
+        "the stalled connection still holds its slot"
+    );
+    drop(stalled.shutdown(std::net::Shutdown::Both));
+    let _ = writer.join();
+}

@@ -133,10 +133,10 @@ impl Settings {
             ),
             ("ui.max_connections", self.ui.max_connections),
         ] {
-            if value == 0 {
+            if value == 0 || value > 1_000_000 {
                 problems.push(Problem::new(
                     key,
-                    "expected a whole number of at least 1, found 0",
+                    format!("expected a whole number from 1 to 1000000, found {value}"),
                 ));
             }
         }

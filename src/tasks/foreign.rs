@@ -33,6 +33,14 @@ impl Foreign {
         self.pickled > 0 || !self.unknown.is_empty()
     }
 
+    /// Whether a worker here should leave the queue to others: it holds pickled jobs (no
+    /// worker of ours can ever run them), or jobs of functions we lack that Python workers on
+    /// it can run. An unknown name alone is a mistake (a typo, a missing plugin) and fails, as
+    /// RQ fails it, so that one bad job cannot stop a queue.
+    pub fn leave_to_others(&self) -> bool {
+        self.pickled > 0 || (!self.unknown.is_empty() && !self.python_workers.is_empty())
+    }
+
     /// One sentence for a warning.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();

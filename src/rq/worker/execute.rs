@@ -43,9 +43,8 @@ pub enum Outcome {
     Stopped,
     /// It goes back on its queue untouched (shutdown).
     Requeue,
-    /// It is not this worker's to run (pickled, or a function it does not have): it goes back
-    /// to the front of its queue untouched, for the workers whose job it is, and this worker
-    /// leaves that queue to them.
+    /// It is not this worker's to run (pickled: NetBox's own jobs): it goes back to the front
+    /// of its queue, for the workers whose job it is, and this worker leaves that queue.
     Foreign(String),
     /// Its function set it aside to wait (a delivery limit, an open circuit): it is written
     /// as deferred into the sorted set `key`, scored `until`; it used no retry.
@@ -92,38 +91,18 @@ impl From<Outcome> for Ran {
     }
 }
 
-/// Runs a taken job to its outcome. A job this worker cannot run (pickled, or an unknown
-/// function) fails, as in RQ, only when `take_foreign` says so; else it is left to others.
+/// Runs a taken job to its outcome.
 pub async fn run(
     taken: &Taken,
     functions: &Functions,
-    take_foreign: bool,
     interrupt: oneshot::Receiver<Interrupt>,
 ) -> Ran {
-    if !take_foreign {
-        if let Some(reason) = foreign(taken, functions) {
-            return Outcome::Foreign(reason).into();
-        }
-    }
     match prepare(taken, functions) {
         Ok((function, call, timeout)) => {
             call_under_timeout(taken, function, call, timeout, interrupt).await
         }
         Err(outcome) => outcome.into(),
     }
-}
-
-/// Why a job is not for this worker: its data is pickled (NetBox's own jobs, Python RQ's
-/// default), or it names a function this worker does not have.
-fn foreign(taken: &Taken, functions: &Functions) -> Option<String> {
-    if taken.job.is_pickled() {
-        return Some(crate::rq::serializer::DecodeError::Pickled.to_string());
-    }
-    let name = taken.job.call().ok()?.func_name;
-    functions
-        .find(&name)
-        .is_none()
-        .then(|| format!("no job function named {name:?} is registered in this worker"))
 }
 
 /// What a job needs to run: its function, its call, and its timeout in seconds.

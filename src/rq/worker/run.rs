@@ -275,10 +275,18 @@ impl Worker {
         let mut state = LoopState::new();
         self.health.running.store(true, Ordering::Release);
         while let Some((mut room, jobs)) = self.fill(&mut state, &mut controls).await {
+            let mut foreign = Vec::new();
             for taken in jobs {
                 let permit = room.split(1).expect("one permit per job");
+                if !self.options.take_foreign_jobs && taken.job.is_pickled() {
+                    foreign.push(taken);
+                    continue;
+                }
                 self.spawn(taken, permit, &ended_tx);
             }
+            // Jobs put back were not run: they do not count towards --max-jobs.
+            state.taken = state.taken.saturating_sub(foreign.len() as u64);
+            self.put_back_foreign(foreign, &ended_tx);
         }
         self.health.running.store(false, Ordering::Release);
         let cold = self.drain(&mut controls.signals).await;
@@ -334,6 +342,12 @@ impl Worker {
                 count = count.min((max - state.taken) as usize);
             }
             let serving = self.serving();
+            if serving.is_empty() {
+                tracing::error!(
+                    "every queue of this worker was left to other workers (they held jobs it cannot run): exiting"
+                );
+                return None;
+            }
             let fetched = fetch::take(
                 &mut self.conn,
                 &self.me.key(),
@@ -464,6 +478,32 @@ impl Worker {
         controls.wait(Duration::from_secs(1)).await
     }
 
+    /// Jobs of a batch that are not this worker's to run (pickled: NetBox's own, Python RQ's
+    /// default serializer) go back to the front of their queue, last taken first so that they
+    /// keep their order, and their queues are left to the workers whose jobs they are.
+    fn put_back_foreign(&self, foreign: Vec<Taken>, ended: &mpsc::UnboundedSender<Ended>) {
+        let reason = crate::rq::serializer::DecodeError::Pickled.to_string();
+        let now = timestamp::epoch_f64(chrono::Utc::now());
+        for taken in &foreign {
+            leave(&self.left, &taken.queue, &taken.job.id, &reason);
+        }
+        for taken in foreign.into_iter().rev() {
+            self.counts.unwritten.fetch_add(1, Ordering::AcqRel);
+            let _ = ended.send(Ended {
+                attempt: execute::attempt_number(&taken),
+                result_ttl: None,
+                failure_ttl: None,
+                id: taken.job.id,
+                queue: taken.queue,
+                execution: taken.execution,
+                outcome: Outcome::Foreign(reason.clone()),
+                details: None,
+                started: now,
+                ended: now,
+            });
+        }
+    }
+
     /// Runs one job in its own task; its outcome goes to the writer, its slot back to the pool.
     fn spawn(
         &self,
@@ -474,14 +514,12 @@ impl Worker {
         let interrupted = self
             .in_flight
             .insert(&taken.job.id, &taken.queue, &taken.execution);
-        let (functions, in_flight, counts, ended, left) = (
+        let (functions, in_flight, counts, ended) = (
             self.functions.clone(),
             self.in_flight.clone(),
             self.counts.clone(),
             ended.clone(),
-            self.left.clone(),
         );
-        let take_foreign = self.options.take_foreign_jobs;
         let metrics = crate::metrics::metrics();
         metrics.jobs_in_flight.inc();
         if let Some(enqueued) = taken.job.time("enqueued_at") {
@@ -495,12 +533,9 @@ impl Worker {
         }
         tokio::spawn(async move {
             let started = chrono::Utc::now();
-            let ran = execute::run(&taken, &functions, take_foreign, interrupted).await;
+            let ran = execute::run(&taken, &functions, interrupted).await;
             let finished = chrono::Utc::now();
             log_outcome(&taken, &ran.outcome, finished - started);
-            if let Outcome::Foreign(reason) = &ran.outcome {
-                leave(&left, &taken.queue, &taken.job.id, reason);
-            }
             match ran.outcome {
                 Outcome::Finished(_) => counts.finished.fetch_add(1, Ordering::Relaxed),
                 Outcome::Requeue | Outcome::Foreign(_) | Outcome::Park { .. } => 0,
@@ -612,8 +647,13 @@ impl Worker {
     }
 
     async fn queues_empty(&mut self) -> bool {
+        let serving = self.serving();
+        if serving.is_empty() {
+            // Every queue was left to other workers: nothing will ever be taken from them.
+            return true;
+        }
         let mut pipe = redis::pipe();
-        for queue in &self.serving() {
+        for queue in &serving {
             pipe.llen(keys::queue(queue));
         }
         pipe.query_async::<Vec<u64>>(&mut self.conn)

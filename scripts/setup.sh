@@ -42,3 +42,13 @@ if ! "$VENV/bin/python" -c 'import rq, requests, standardwebhooks, jinja2, h11; 
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check 'rq==2.12.0' 'jinja2==3.1.6' 'requests' 'standardwebhooks' 'h11==0.16.0'
 fi
+# The other RQ versions the interop tests run against (scripts/test.sh): NetBox 4.6's pinned
+# rq 2.10.0, and rq 3.0.
+for version in 2.10.0 3.0.0; do
+  other="$PWD/.venv-rq$version"
+  if ! "$other/bin/python" -c "import rq, requests; assert rq.__version__ == '$version'" >/dev/null 2>&1; then
+    echo "setup: creating the rq $version virtualenv in $other" >&2
+    python3 -m venv "$other"
+    "$other/bin/pip" install -q --disable-pip-version-check "rq==$version" 'requests' 'standardwebhooks'
+  fi
+done

@@ -28,11 +28,15 @@ pub enum JobStatus {
     Canceled,
     /// Created, not yet enqueued.
     Created,
+    /// RQ 3: held back by its `RateLimit` until a job with its key ends.
+    RateLimited,
+    /// RQ 3: its time in the scheduled registry came, about to be enqueued.
+    ReadyToEnqueue,
 }
 
 impl JobStatus {
     /// Every status, in display order.
-    pub const ALL: [JobStatus; 9] = [
+    pub const ALL: [JobStatus; 11] = [
         Self::Queued,
         Self::Started,
         Self::Deferred,
@@ -42,6 +46,8 @@ impl JobStatus {
         Self::Stopped,
         Self::Canceled,
         Self::Created,
+        Self::RateLimited,
+        Self::ReadyToEnqueue,
     ];
 
     /// The string RQ stores.
@@ -56,6 +62,8 @@ impl JobStatus {
             Self::Stopped => "stopped",
             Self::Canceled => "canceled",
             Self::Created => "created",
+            Self::RateLimited => "rate_limited",
+            Self::ReadyToEnqueue => "ready_to_enqueue",
         }
     }
 
@@ -64,7 +72,7 @@ impl JobStatus {
         matches!(self, Self::Failed | Self::Stopped)
     }
 
-    /// Parses a stored status; `None` for anything RQ 2.12 would reject.
+    /// Parses a stored status; `None` for anything RQ 3.0 would reject.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
@@ -317,6 +325,27 @@ impl Job {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_status_rq_3_writes_is_known() {
+        // rq 3.0.0's JobStatus, value for value (rq/job.py).
+        for text in [
+            "created",
+            "queued",
+            "finished",
+            "failed",
+            "started",
+            "deferred",
+            "scheduled",
+            "stopped",
+            "canceled",
+            "rate_limited",
+            "ready_to_enqueue",
+        ] {
+            assert_eq!(JobStatus::parse(text).map(|s| s.as_str()), Some(text));
+        }
+        assert_eq!(JobStatus::parse("pending"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -28,18 +28,25 @@ pub fn parse(payload: &[u8]) -> Option<Command> {
     }
 }
 
-/// Listens on the worker's channel until `commands` is closed, resubscribing after an outage.
+/// Listens on the worker's channel until `commands` is closed, resubscribing after an outage;
+/// says on `subscribed` when it first listens, so the worker can wait for that before it takes
+/// a job (a stop command sent as soon as a job shows `started` must find a listener).
 pub async fn listen(
     conn: RedisConn,
     worker_name: String,
     commands: mpsc::UnboundedSender<Command>,
+    subscribed: tokio::sync::oneshot::Sender<()>,
 ) {
     let channel = keys::pubsub(&worker_name);
+    let mut subscribed = Some(subscribed);
     loop {
         let attempt = async {
             let client = conn.dedicated_client().await?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
+            if let Some(tell) = subscribed.take() {
+                let _ = tell.send(());
+            }
             let mut messages = pubsub.on_message();
             while let Some(message) = messages.next().await {
                 if let Some(command) = parse(message.get_payload_bytes()) {

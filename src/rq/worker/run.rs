@@ -261,11 +261,16 @@ impl Worker {
             move || in_flight.len(),
         ));
         let (command_tx, commands) = mpsc::unbounded_channel();
+        let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
         let listener = tokio::spawn(control::listen(
             self.conn.clone(),
             self.me.name.clone(),
             command_tx,
+            subscribed_tx,
         ));
+        // Commands (stop-job, shutdown) must find a listener once a job shows `started`; a
+        // Redis slow to subscribe delays the start by at most this.
+        let _ = tokio::time::timeout(Duration::from_secs(5), subscribed).await;
         let upkeep = tokio::spawn(self.upkeep().run());
         let mut controls = Controls {
             signals,

@@ -68,9 +68,8 @@ async fn shared_queues(ctx: &Context) -> Vec<String> {
             queues.push(rule.queue.clone());
         }
     }
-    let functions = crate::rq::functions::Functions::builtin();
-    let mut known = functions.names();
-    known.push(crate::webhooks::SEND_WEBHOOK);
+    let names = crate::pipeline::Delivering::function_names();
+    let known: Vec<&str> = names.iter().map(String::as_str).collect();
     let Ok(mut conn) = ctx.redis().await else {
         return Vec::new();
     };

@@ -34,20 +34,7 @@ fn start(redis: &RedisServer, endpoint: &Endpoint, extra: &str) -> Gateway {
     );
     let dir = project(redis, &config);
     let process = Running::start_in(dir.path(), &["event_gateway", "--bind", "127.0.0.1:0"]);
-    assert!(
-        wait_until(Duration::from_secs(10), || process
-            .stdout()
-            .contains("Event gateway: http://")),
-        "{}",
-        process.output()
-    );
-    let address = process
-        .stdout()
-        .lines()
-        .find_map(|l| l.strip_prefix("Event gateway: http://"))
-        .unwrap()
-        .trim_end_matches("/events")
-        .to_string();
+    let address = support::gateway_address(&process);
     Gateway {
         address,
         process,
@@ -478,13 +465,7 @@ fn each_request_gets_one_log_line_and_the_start_line_names_the_routes() {
         "{}",
         json_log.stdout()
     );
-    let address = json_log
-        .stdout()
-        .lines()
-        .find_map(|l| l.strip_prefix("Event gateway: http://"))
-        .unwrap()
-        .trim_end_matches("/events")
-        .to_string();
+    let address = support::gateway_address(&json_log);
     let answer = call(
         &address,
         "POST",
@@ -583,13 +564,7 @@ fn netbox_4_6_requests_relayed_as_recorded_arrive_as_netbox_sent_them() {
     assert!(wait_until(Duration::from_secs(10), || gateway
         .stdout()
         .contains("Routes: ")));
-    let address = gateway
-        .stdout()
-        .lines()
-        .find_map(|l| l.strip_prefix("Event gateway: http://"))
-        .unwrap()
-        .trim_end_matches("/events")
-        .to_string();
+    let address = support::gateway_address(&gateway);
     for (headers, body, _) in &recorded {
         assert_eq!(
             post_as_recorded(&address, "/netbox", headers, body),

@@ -122,20 +122,7 @@ fn gateway(redis: &RedisServer, extra: &str) -> Gateway {
     );
     let dir = project(redis, &config);
     let process = Running::start_in(dir.path(), &["event_gateway", "--bind", "127.0.0.1:0"]);
-    assert!(
-        wait_until(Duration::from_secs(10), || process
-            .stdout()
-            .contains("Event gateway: http://")),
-        "{}",
-        process.output()
-    );
-    let address = process
-        .stdout()
-        .lines()
-        .find_map(|l| l.strip_prefix("Event gateway: http://"))
-        .unwrap()
-        .trim_end_matches("/events")
-        .to_string();
+    let address = support::gateway_address(&process);
     Gateway {
         address,
         process,

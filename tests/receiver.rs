@@ -752,6 +752,16 @@ struct Framed {
     body: String,
 }
 
+/// `[[name, value], …]` as JSON (h11's frames and our `--json` lines both write it) as pairs.
+fn header_pairs(headers: &serde_json::Value) -> Vec<(String, String)> {
+    headers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h[0].as_str().unwrap().into(), h[1].as_str().unwrap().into()))
+        .collect()
+}
+
 /// Headers as both parsers' views can be compared: h11 lowercases `Transfer-Encoding` and
 /// folds repeated equal `Content-Length` values into one, where the receiver shows them as sent.
 fn comparable(headers: Vec<(String, String)>) -> Vec<(String, String)> {
@@ -858,14 +868,7 @@ fn framing_matches_h11_on_a_corpus_of_malformed_and_edge_case_requests() {
                 method: r["method"].as_str().unwrap().into(),
                 target: r["target"].as_str().unwrap().into(),
                 version: r["version"].as_str().unwrap().into(),
-                headers: comparable(
-                    r["headers"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|h| (h[0].as_str().unwrap().into(), h[1].as_str().unwrap().into()))
-                        .collect(),
-                ),
+                headers: comparable(header_pairs(&r["headers"])),
                 body: String::from_utf8(
                     base64::engine::general_purpose::STANDARD
                         .decode(r["body"].as_str().unwrap())
@@ -881,14 +884,7 @@ fn framing_matches_h11_on_a_corpus_of_malformed_and_edge_case_requests() {
                     method: r["method"].as_str().unwrap().into(),
                     target: r["path"].as_str().unwrap().into(),
                     version: r["version"].as_str().unwrap().into(),
-                    headers: comparable(
-                        r["headers"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|h| (h[0].as_str().unwrap().into(), h[1].as_str().unwrap().into()))
-                            .collect(),
-                    ),
+                    headers: comparable(header_pairs(&r["headers"])),
                     body: r["body"].as_str().unwrap_or_default().into(),
                 }
             })

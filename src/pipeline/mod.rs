@@ -67,6 +67,18 @@ impl Delivering {
         }
     }
 
+    /// The names of the job functions a worker that delivers webhooks runs, for those who ask
+    /// without starting one (`manage check`).
+    pub fn function_names() -> Vec<String> {
+        let mut names: Vec<String> = Functions::builtin()
+            .names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        names.push(SEND_WEBHOOK.to_string());
+        names
+    }
+
     /// The job functions of a worker that delivers these webhooks.
     pub fn functions(&self) -> Functions {
         Functions::builtin().register(SEND_WEBHOOK, self.deliveries.clone())

@@ -264,12 +264,9 @@ impl Job {
 
     /// Whether Python's pickle serializer wrote its `data` (no worker of ours can run it).
     pub fn is_pickled(&self) -> bool {
-        self.fields.get("data").is_some_and(|raw| {
-            matches!(
-                serializer::decode_data(raw),
-                Err(serializer::DecodeError::Pickled)
-            )
-        })
+        self.fields
+            .get("data")
+            .is_some_and(|raw| serializer::is_pickled(raw))
     }
 
     /// The function name, or a placeholder when `data` cannot be read.

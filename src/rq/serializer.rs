@@ -112,6 +112,24 @@ pub fn decompress_or_raw(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     bytes.into()
 }
 
+/// Whether `data` is pickle (its first byte, once inflated, is pickle's protocol marker), read
+/// from that byte alone: a worker asks it of every job it takes, and inflating and parsing the
+/// whole of each twice would double the decoding cost of the hot path.
+pub fn is_pickled(raw: &[u8]) -> bool {
+    if raw.len() >= 2 && raw[0] == 0x78 {
+        let mut first = [0u8; 1];
+        let mut decompressor = Decompress::new(true);
+        if decompressor
+            .decompress(raw, &mut first, FlushDecompress::None)
+            .is_ok()
+            && decompressor.total_out() == 1
+        {
+            return first[0] == 0x80;
+        }
+    }
+    raw.first() == Some(&0x80)
+}
+
 /// Decodes `data` into a call, tolerating uncompressed JSON and Python's `NaN`/`Infinity`.
 pub fn decode_data(raw: &[u8]) -> Result<Call, DecodeError> {
     let bytes = decompress_or_raw(raw);
@@ -334,6 +352,30 @@ mod tests {
             kwargs: Map::new(),
         };
         assert_eq!(decode_data(&encode_data(&small)).unwrap(), small);
+    }
+
+    #[test]
+    fn is_pickled_agrees_with_decode_data() {
+        let json = encode_data(&Call {
+            func_name: "manage.echo".into(),
+            args: vec![Value::from(1)],
+            kwargs: Map::new(),
+        });
+        let pickle: &[u8] = &[0x80, 0x05, 0x95, 0x10, 0x00];
+        for raw in [
+            json.as_slice(),
+            &compress(pickle),
+            pickle,
+            br#"["f", null, [], {}]"#,
+            b"",
+            b"\x78",
+        ] {
+            assert_eq!(
+                is_pickled(raw),
+                decode_data(raw) == Err(DecodeError::Pickled),
+                "{raw:?}"
+            );
+        }
     }
 
     #[test]

@@ -674,6 +674,24 @@ pub fn manage_on(redis: &RedisServer, args: &[&str]) -> Output {
         .env("MANAGE_REDIS_URL", redis.url()))
 }
 
+/// The `host:port` a `manage event_gateway` process printed on its first line, once it has.
+pub fn gateway_address(gateway: &Running) -> String {
+    assert!(
+        wait_until(Duration::from_secs(10), || gateway
+            .stdout()
+            .contains("Event gateway: http://")),
+        "the gateway did not start: {}",
+        gateway.output()
+    );
+    gateway
+        .stdout()
+        .lines()
+        .find_map(|l| l.strip_prefix("Event gateway: http://"))
+        .expect("the address line")
+        .trim_end_matches("/events")
+        .to_string()
+}
+
 /// The URL (with its token) a `manage background_tasks` process printed on its first line.
 pub fn background_tasks_url(server: &Running) -> String {
     assert!(
